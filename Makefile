@@ -1,0 +1,93 @@
+# Two commands set everything up on a fresh Debian machine with Python 3.11 and Java 17:
+#   make run    install, build the .mar from the committed weights, start TorchServe + gateway
+#   make test   install and run every test (unit, integration, browser)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+MODEL_NAME := crnn_ocr
+MAR := model-store/$(MODEL_NAME).mar
+WEIGHTS := model/weights/crnn.pt
+GATEWAY_PORT ?= 5000
+GATEWAY_URL := http://127.0.0.1:$(GATEWAY_PORT)
+READY_TIMEOUT_S ?= 180
+
+# Debian packages: Java for TorchServe; fonts for rendering training and test lines; Chromium for
+# the browser tests.
+JAVA_PACKAGES := openjdk-17-jre-headless
+FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wqy-zenhei \
+	fonts-arphic-ukai fonts-arphic-uming fonts-lxgw-wenkai fonts-dejavu-core fonts-liberation2 \
+	fonts-urw-base35 fonts-freefont-ttf
+BROWSER_PACKAGES := chromium chromium-driver
+
+.PHONY: run stop test archive train java java-package fonts browser help
+
+help:
+	@echo "make run | stop | test | archive | train"
+
+$(VENV_STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+# Installs only what is missing, so repeated runs cost nothing.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+endef
+
+java:
+	@if ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then \
+		$(MAKE) --no-print-directory java-package; fi
+
+java-package:
+	$(call apt_install,$(JAVA_PACKAGES))
+
+fonts:
+	$(call apt_install,$(FONT_PACKAGES))
+
+browser:
+	$(call apt_install,$(BROWSER_PACKAGES))
+
+$(MAR): $(VENV_STAMP) $(WEIGHTS) handler/ocr_handler.py $(wildcard model/*.py) $(wildcard archive/*)
+	$(PY) -m archive.build --weights $(WEIGHTS) --export-path model-store
+
+archive: $(MAR)
+
+run: $(VENV_STAMP) java $(MAR)
+	@mkdir -p logs run
+	@if curl -sf http://127.0.0.1:8080/ping >/dev/null 2>&1; then echo "TorchServe is already running"; else \
+		LOG_LOCATION=logs METRICS_LOCATION=logs $(VENV)/bin/torchserve --start --ncs \
+			--model-store model-store --ts-config config.properties \
+			--models $(MODEL_NAME)=$(MODEL_NAME).mar > logs/torchserve.out 2>&1; fi
+	@if [ -f run/gateway.pid ] && kill -0 $$(cat run/gateway.pid) 2>/dev/null; then echo "gateway is already running"; else \
+		$(VENV)/bin/gunicorn --daemon --pid run/gateway.pid --bind 0.0.0.0:$(GATEWAY_PORT) --workers 2 \
+			--timeout 60 --access-logfile logs/gateway-access.log --error-logfile logs/gateway.log \
+			gateway.wsgi:app; fi
+	@echo -n "waiting for the model"; for i in $$(seq $(READY_TIMEOUT_S)); do \
+		if curl -sf $(GATEWAY_URL)/readyz >/dev/null 2>&1; then echo " ready"; break; fi; \
+		if [ $$i = $(READY_TIMEOUT_S) ]; then echo " not ready after $(READY_TIMEOUT_S) s: see logs/"; exit 1; fi; \
+		echo -n "."; sleep 1; done
+	@echo "Web UI and API:   $(GATEWAY_URL)/  (POST $(GATEWAY_URL)/api/v1/ocr)"
+	@echo "TorchServe:       inference http://127.0.0.1:8080  management http://127.0.0.1:8081  metrics http://127.0.0.1:8082/metrics"
+	@echo "Stop with:        make stop"
+
+stop:
+	@-[ -x $(VENV)/bin/torchserve ] && $(VENV)/bin/torchserve --stop
+	@-if [ -f run/gateway.pid ]; then kill $$(cat run/gateway.pid) 2>/dev/null; rm -f run/gateway.pid; echo "gateway stopped"; fi
+
+test: $(VENV_STAMP) java fonts browser
+	$(PY) -m pytest tests
+
+# Trains (or resumes from runs/crnn/last.pt); then `python -m model.export publish runs/crnn/best.pt`
+# stores the weights that `make archive` packs.
+TRAIN_ARGS ?=
+train: $(VENV_STAMP) fonts
+	$(PY) -m model.train --run runs/crnn $(TRAIN_ARGS)

@@ -1,0 +1,76 @@
+"""Build ``crnn_ocr.mar``: one reproducible, self-contained TorchServe archive.
+
+The archive root holds the TorchScript weights, ``ocr_handler.py``, ``charset.txt``,
+``model_config.json`` and the ``model`` package modules the handler imports, so a TorchServe host needs
+only the archive (plus the Python packages in ``archive/requirements.txt``).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from model.checkpoint import DEFAULT_WEIGHTS
+from model.export import export_serving
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL_NAME = "crnn_ocr"
+# The slice of the model package that serving imports (no training, synthesis or fonts).
+SERVING_MODULES = ("__init__.py", "charset.py", "checkpoint.py", "config.py", "decoding.py", "export.py",
+                   "network.py", "preprocessing.py")
+
+log = logging.getLogger("archive")
+
+
+def stage(weights: Path, staging: Path) -> Path:
+    """Lay out the archive's extra files on purpose: ``--extra-files`` copies a folder's contents."""
+    extra = staging / "extra"
+    script = export_serving(weights, extra)
+    shutil.move(script, staging / script.name)
+    package = extra / "model"
+    package.mkdir()
+    for name in SERVING_MODULES:
+        shutil.copy2(ROOT / "model" / name, package / name)
+    shutil.copy2(ROOT / "handler" / "ocr_handler.py", staging / "ocr_handler.py")
+    return staging / script.name
+
+
+def build(weights: Path, export_path: Path, version: str) -> Path:
+    export_path.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        staging = Path(tmp)
+        script = stage(weights, staging)
+        command = [
+            sys.executable, "-m", "model_archiver.model_packaging",
+            "--model-name", MODEL_NAME,
+            "--version", version,
+            "--serialized-file", str(script),
+            "--handler", str(staging / "ocr_handler.py"),
+            "--extra-files", str(staging / "extra"),
+            "--config-file", str(ROOT / "archive" / "model-config.yaml"),
+            "--requirements-file", str(ROOT / "archive" / "requirements.txt"),
+            "--export-path", str(export_path),
+            "--force",
+        ]
+        subprocess.run(command, check=True)
+    mar = export_path / f"{MODEL_NAME}.mar"
+    log.info("built %s (%.1f MB)", mar, mar.stat().st_size / 1e6)
+    return mar
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--export-path", type=Path, default=ROOT / "model-store")
+    parser.add_argument("--version", default="1.0")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    build(args.weights, args.export_path, args.version)
+
+
+if __name__ == "__main__":
+    main()

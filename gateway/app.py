@@ -1,0 +1,159 @@
+"""Flask application factory: JSON OCR API, health probes and the static web UI."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
+
+from gateway.config import load_settings
+from gateway.errors import ApiError, InvalidJson
+from gateway.imagedata import decode_image_field, require_image
+from gateway.torchserve import TorchServeClient
+
+logger = logging.getLogger(__name__)
+
+# The UI is plain static files next to the package; resolved from this file so
+# the gateway works from any working directory.
+WEBUI_DIR = Path(__file__).resolve().parent.parent / "webui"
+
+# Stable codes for errors Flask/Werkzeug raise themselves (routing, body limit).
+_HTTP_ERROR_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+probes = Blueprint("probes", __name__)
+ui = Blueprint("ui", __name__)
+
+
+def _client() -> TorchServeClient:
+    client: TorchServeClient = current_app.extensions["torchserve"]
+    return client
+
+
+@api.post("/ocr")
+def ocr() -> Response:
+    """Recognise the text line in ``{"image": "<base64 or data URL>"}``."""
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the request with Content-Type: application/json.")
+    # Parse by hand rather than request.get_json() so "not JSON" and "JSON but
+    # not an object" both get our own error code instead of Werkzeug's 400 page.
+    # Reading the body here is also where MAX_CONTENT_LENGTH raises 413.
+    raw = request.get_data(cache=False)
+    try:
+        payload = json.loads(raw)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        raise InvalidJson("The request body is not valid JSON.") from None
+    if not isinstance(payload, dict):
+        raise InvalidJson()
+
+    image = decode_image_field(payload.get("image"))
+    kind = require_image(image)
+    result = _client().recognise(image)
+    logger.info(
+        "ocr: %d-byte %s image -> %d chars, confidence %.3f",
+        len(image),
+        kind,
+        len(result["text"]),
+        result["confidence"],
+    )
+    return jsonify(result)
+
+
+@probes.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the gateway process answers; deliberately no upstream call."""
+    return jsonify(status="ok")
+
+
+@probes.get("/readyz")
+def readyz() -> Response:
+    """Readiness: at least one model worker is READY in TorchServe."""
+    if _client().is_ready():
+        return jsonify(status="ready")
+    return _error_response("model_unavailable", 503, "The OCR model has no ready worker.")
+
+
+@ui.get("/")
+def index() -> Response:
+    return send_from_directory(current_app.static_folder or WEBUI_DIR, "index.html")
+
+
+def _error_response(code: str, status: int, message: str) -> Response:
+    response = jsonify(error=code, message=message)
+    response.status_code = status
+    return response
+
+
+def _handle_api_error(exc: ApiError) -> Response:
+    return _error_response(exc.code, exc.status, exc.message)
+
+
+def _handle_http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    code = _HTTP_ERROR_CODES.get(status, exc.name.lower().replace(" ", "_"))
+    message = exc.description or exc.name
+    if isinstance(exc, RequestEntityTooLarge):
+        message = f"The request body is larger than {current_app.config['MAX_CONTENT_LENGTH']} bytes."
+    response = _error_response(code, status, message)
+    # Keep Werkzeug's extra headers (e.g. Allow on 405); the body type is ours.
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _handle_unexpected(exc: Exception) -> Response:
+    # The traceback goes to the log only; clients get a stable, bland answer.
+    logger.exception("Unhandled error on %s %s", request.method, request.path)
+    return _error_response("internal_error", 500, "Internal server error.")
+
+
+def _start_timer() -> None:
+    g.started = time.perf_counter()
+
+
+def _log_request(response: Response) -> Response:
+    elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+    logger.info("%s %s -> %d (%.1f ms)", request.method, request.path, response.status_code, elapsed_ms)
+    return response
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the gateway app.
+
+    ``test_config`` overrides environment variables of the same name
+    (``OCR_TORCHSERVE_URL``, ``OCR_MAX_BODY_BYTES``, ...) and may also hold
+    plain Flask settings such as ``TESTING``.
+    """
+    overrides = dict(test_config or {})
+    settings = load_settings({**os.environ, **overrides})
+
+    # Static UI files are served under /static only, so unknown API paths and
+    # methods still get proper 404/405 answers instead of hitting a catch-all.
+    app = Flask(__name__, static_folder=str(WEBUI_DIR), static_url_path="/static")
+    app.config.from_mapping(OCR_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_body_bytes)
+    app.config.update(overrides)
+    app.extensions["torchserve"] = TorchServeClient(settings)
+
+    app.register_blueprint(api)
+    app.register_blueprint(probes)
+    app.register_blueprint(ui)
+
+    app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+    app.before_request(_start_timer)
+    app.after_request(_log_request)
+    return app

@@ -1,0 +1,75 @@
+"""Gateway settings, read once from environment variables into a frozen dataclass.
+
+Only :func:`load_settings` knows the variable names and defaults, so the app
+factory, the tests and the docs share one table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+_Number = TypeVar("_Number", int, float)
+
+
+class ConfigError(ValueError):
+    """An environment variable holds a value the gateway cannot use."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the gateway needs to know about its upstream and its limits.
+
+    ``max_body_bytes`` bounds the whole JSON request (base64 inflates the image
+    by about 4/3), not the decoded image; the handler applies its own pixel limit.
+    """
+
+    torchserve_url: str = "http://127.0.0.1:8080"
+    management_url: str = "http://127.0.0.1:8081"
+    model_name: str = "crnn_ocr"
+    max_body_bytes: int = 15 * 1024 * 1024
+    upstream_timeout_s: float = 30.0
+    ready_timeout_s: float = 2.0
+
+
+def _text(env: Mapping[str, object], key: str, default: str) -> str:
+    value = str(env.get(key, default)).strip()
+    if not value:
+        raise ConfigError(f"{key} must not be empty")
+    return value
+
+
+def _positive(env: Mapping[str, object], key: str, default: _Number, kind: Callable[[str], _Number]) -> _Number:
+    raw = env.get(key)
+    if raw is None:
+        return default
+    try:
+        value = kind(str(raw).strip())
+    except ValueError:
+        raise ConfigError(f"{key} must be a {kind.__name__}, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{key} must be positive, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, object] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (``os.environ`` when omitted).
+
+    Values may be strings (real environment) or numbers (test configs).
+    Raises :class:`ConfigError` on unusable values so a bad deployment fails at
+    start-up rather than on the first request.
+    """
+    if env is None:
+        env = os.environ
+    defaults = Settings()
+    return Settings(
+        # Trailing slashes would give "//predictions" paths, which TorchServe rejects.
+        torchserve_url=_text(env, "OCR_TORCHSERVE_URL", defaults.torchserve_url).rstrip("/"),
+        management_url=_text(env, "OCR_MANAGEMENT_URL", defaults.management_url).rstrip("/"),
+        model_name=_text(env, "OCR_MODEL_NAME", defaults.model_name),
+        max_body_bytes=_positive(env, "OCR_MAX_BODY_BYTES", defaults.max_body_bytes, int),
+        upstream_timeout_s=_positive(env, "OCR_UPSTREAM_TIMEOUT_S", defaults.upstream_timeout_s, float),
+        ready_timeout_s=_positive(env, "OCR_READY_TIMEOUT_S", defaults.ready_timeout_s, float),
+    )

@@ -1,0 +1,79 @@
+"""Typed API errors: each class carries its stable ``error`` code and HTTP status.
+
+Every error the gateway answers has the JSON shape
+``{"error": "<code>", "message": "<human readable>"}``. Validation code and the
+TorchServe client raise these; one error handler in :mod:`gateway.app` turns
+them into responses, so the code/status table lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    """Base class; subclasses set ``code``, ``status`` and a default message."""
+
+    code = "internal_error"
+    status = 500
+    default_message = "Internal server error."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"error": self.code, "message": self.message}
+
+
+# --- request validation (raised by the gateway itself) ---------------------
+
+
+class InvalidJson(ApiError):
+    code, status = "invalid_json", 400
+    default_message = "The request body must be a JSON object."
+
+
+class MissingImage(ApiError):
+    code, status = "missing_image", 400
+    default_message = 'The JSON body must have a non-empty string field "image".'
+
+
+class InvalidBase64(ApiError):
+    code, status = "invalid_base64", 400
+    default_message = 'The "image" field is not valid base64 (or a base64 data URL).'
+
+
+class InvalidImage(ApiError):
+    """Raised by the gateway's magic-number sniffing or passed on from the handler."""
+
+    code, status = "invalid_image", 400
+    default_message = "The data is not an image that can be read (PNG, JPEG, BMP, WebP, GIF or TIFF)."
+
+
+class ImageTooLarge(ApiError):
+    """The handler's pixel limit; always 400 here, whatever status the handler used."""
+
+    code, status = "image_too_large", 400
+    default_message = "The image has too many pixels."
+
+
+class PayloadTooLarge(ApiError):
+    code, status = "payload_too_large", 413
+    default_message = "The request body is too large."
+
+
+# --- upstream (raised by gateway.torchserve) --------------------------------
+
+
+class ModelUnavailable(ApiError):
+    code, status = "model_unavailable", 503
+    default_message = "The OCR model is not available right now; try again shortly."
+
+
+class UpstreamTimeout(ApiError):
+    code, status = "upstream_timeout", 504
+    default_message = "The OCR model did not answer in time."
+
+
+class UpstreamError(ApiError):
+    code, status = "upstream_error", 502
+    default_message = "The OCR model returned an unexpected answer."

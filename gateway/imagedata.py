@@ -1,0 +1,67 @@
+"""Edge validation of the ``image`` field: base64 / data URL decoding and format sniffing.
+
+Checking magic numbers here lets the gateway reject obvious non-images with a
+clear ``invalid_image`` error without a round trip to TorchServe. The handler
+still decodes the image for real and has the final word.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from gateway.errors import InvalidBase64, InvalidImage, MissingImage
+
+
+def decode_image_field(value: object) -> bytes:
+    """Decode the request's ``image`` field to raw bytes.
+
+    Accepts plain base64 or a data URL (``data:image/png;base64,...``).
+    Whitespace and newlines anywhere are ignored (some encoders wrap lines at
+    76 characters); otherwise decoding is strict, so stray characters are
+    reported instead of silently dropped.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise MissingImage()
+    text = value.strip()
+    if text[:5].lower() == "data:":
+        header, comma, text = text.partition(",")
+        if not comma or not header.lower().endswith(";base64"):
+            raise InvalidBase64("Data URLs must be base64-encoded (data:<type>;base64,<data>).")
+    compact = "".join(text.split())
+    try:
+        data = base64.b64decode(compact, validate=True)
+    except ValueError:  # binascii.Error, or non-ASCII characters
+        raise InvalidBase64() from None
+    if not data:
+        raise MissingImage("The image is empty.")
+    return data
+
+
+# Leading magic numbers; WebP ("RIFF....WEBP") needs two checks and is handled below.
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"BM", "bmp"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+
+def sniff_image_format(data: bytes) -> str | None:
+    """Return ``"png"``, ``"jpeg"``, ``"bmp"``, ``"webp"``, ``"gif"``, ``"tiff"`` or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for prefix, name in _SIGNATURES:
+        if data.startswith(prefix):
+            return name
+    return None
+
+
+def require_image(data: bytes) -> str:
+    """Return the sniffed format or raise :class:`InvalidImage`."""
+    kind = sniff_image_format(data)
+    if kind is None:
+        raise InvalidImage()
+    return kind

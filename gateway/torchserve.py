@@ -1,0 +1,145 @@
+"""The one module that talks to TorchServe (inference and management APIs).
+
+Every upstream failure becomes a typed :class:`gateway.errors.ApiError`, so the
+Flask layer never sees ``requests`` exceptions or TorchServe's own error JSON.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from gateway.config import Settings
+from gateway.errors import (
+    ApiError,
+    ImageTooLarge,
+    InvalidImage,
+    ModelUnavailable,
+    PayloadTooLarge,
+    UpstreamError,
+    UpstreamTimeout,
+)
+
+logger = logging.getLogger(__name__)
+
+# Error codes the handler itself may answer with; anything else from upstream
+# is TorchServe's own error JSON and is mapped by status instead.
+_HANDLER_ERRORS: dict[str, type[ApiError]] = {
+    "invalid_image": InvalidImage,
+    "image_too_large": ImageTooLarge,
+}
+
+
+def _json_or_none(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _snippet(response: requests.Response) -> str:
+    """A short piece of an upstream body for logs (never for clients)."""
+    return response.text[:300].replace("\n", " ")
+
+
+class TorchServeClient:
+    """Client for one model on one TorchServe instance.
+
+    A single ``requests.Session`` keeps connections to TorchServe alive between
+    requests. Creating it opens no connection, so building the client in the app
+    factory is cheap; call :meth:`close` when done (tests do, to avoid leaking
+    sockets).
+    """
+
+    def __init__(self, settings: Settings, session: requests.Session | None = None) -> None:
+        model = quote(settings.model_name, safe="")
+        self.predict_url = f"{settings.torchserve_url}/predictions/{model}"
+        self.model_url = f"{settings.management_url}/models/{model}"
+        self.timeout_s = settings.upstream_timeout_s
+        self.ready_timeout_s = settings.ready_timeout_s
+        self.session = session or requests.Session()
+
+    def close(self) -> None:
+        self.session.close()
+
+    def recognise(self, image_bytes: bytes) -> dict[str, Any]:
+        """Send raw image bytes to the model and return the handler's JSON object.
+
+        The result has at least ``text`` (str) and ``confidence`` (float); other
+        documented fields (``char_probs``, ``timings``, ``model``) are passed on
+        untouched. Raises an :class:`ApiError` subclass on any failure.
+        """
+        try:
+            response = self.session.post(
+                self.predict_url,
+                data=image_bytes,
+                headers={"Content-Type": "application/octet-stream"},
+                timeout=self.timeout_s,
+            )
+        # Timeout first: ConnectTimeout is also a ConnectionError, and a model
+        # that is slow to answer is a different problem from one that is down.
+        except requests.Timeout as exc:
+            logger.warning("TorchServe timed out after %.1f s: %s", self.timeout_s, exc)
+            raise UpstreamTimeout() from exc
+        except requests.ConnectionError as exc:
+            logger.warning("TorchServe unreachable at %s: %s", self.predict_url, exc)
+            raise ModelUnavailable() from exc
+        except requests.RequestException as exc:
+            logger.error("TorchServe request failed: %s", exc)
+            raise UpstreamError() from exc
+
+        body = _json_or_none(response)
+        if response.status_code == 200:
+            if isinstance(body, dict) and isinstance(body.get("text"), str) and _is_number(body.get("confidence")):
+                return body
+            logger.error("TorchServe answered 200 without the documented result shape: %s", _snippet(response))
+            raise UpstreamError()
+
+        # The handler's own rejections carry a stable code and a user-facing message.
+        if isinstance(body, dict) and body.get("error") in _HANDLER_ERRORS:
+            message = body.get("message")
+            raise _HANDLER_ERRORS[body["error"]](message if isinstance(message, str) and message else None)
+
+        status = response.status_code
+        logger.warning("TorchServe answered %d: %s", status, _snippet(response))
+        if status in (404, 503):
+            # 404: model not registered; 503: no worker ready (or a worker crashed).
+            raise ModelUnavailable()
+        if status == 413:
+            raise PayloadTooLarge("The image is larger than the OCR service accepts.")
+        if status in (408, 504):
+            raise UpstreamTimeout()
+        raise UpstreamError()
+
+    def is_ready(self) -> bool:
+        """True when the model has at least one worker with status READY.
+
+        Any failure (unreachable, unknown model, odd JSON) means "not ready":
+        readiness probes want a yes/no answer, and the reason is logged.
+        """
+        try:
+            response = self.session.get(self.model_url, timeout=self.ready_timeout_s)
+        except requests.RequestException as exc:
+            logger.info("Management API unreachable at %s: %s", self.model_url, exc)
+            return False
+        if response.status_code != 200:
+            logger.info("Management API answered %d: %s", response.status_code, _snippet(response))
+            return False
+        body = _json_or_none(response)
+        if not isinstance(body, list):
+            logger.warning("Management API answered unexpected JSON: %s", _snippet(response))
+            return False
+        return any(
+            isinstance(worker, dict) and worker.get("status") == "READY"
+            for model in body
+            if isinstance(model, dict)
+            for worker in model.get("workers") or []
+        )
+
+
+def _is_number(value: object) -> bool:
+    # bool is an int subclass but never a valid confidence.
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

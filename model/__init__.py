@@ -1,0 +1,1 @@
+"""CRNN text-line recogniser: network, charset, preprocessing, decoding, training and export."""

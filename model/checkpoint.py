@@ -1,0 +1,59 @@
+"""Checkpoints hold ``{config, charset, state_dict}``, never a bare state dict, so whoever loads
+weights also gets the alphabet and the preprocessing they were trained with.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from model.charset import Charset
+from model.config import ModelConfig
+from model.network import CRNN
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "weights" / "crnn.pt"
+
+
+def build_model(config: ModelConfig, charset: Charset) -> CRNN:
+    return CRNN(config, charset.num_classes)
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: CRNN,
+    charset: Charset,
+    extra: dict[str, Any] | None = None,
+    half: bool = False,
+) -> None:
+    """Write atomically (a crash mid-write never leaves a truncated checkpoint behind).
+
+    ``half`` stores float tensors as float16: the committed weights are half the size and lose no
+    measurable accuracy; they are widened back to float32 on load.
+    """
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+        for k, v in model.state_dict().items()
+    }
+    payload = {
+        "config": model.config.to_dict(),
+        "charset": charset.to_text(),
+        "state_dict": state,
+        **(extra or {}),
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: str | Path) -> tuple[CRNN, Charset, dict[str, Any]]:
+    """Rebuild the model in float32 eval mode; returns (model, charset, the raw checkpoint)."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    config = ModelConfig.from_dict(payload["config"])
+    charset = Charset.from_text(payload["charset"])
+    model = build_model(config, charset)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    model.eval()
+    return model, charset, payload

@@ -1,0 +1,53 @@
+"""Model and preprocessing configuration, kept in one place.
+
+Both dataclasses are stored inside every checkpoint, so the handler and the evaluation scripts rebuild
+exactly the preprocessing and network that training used.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """How an image becomes the network's input tensor."""
+
+    height: int = 32
+    min_width: int = 32
+    # Long lines are squeezed rather than cut, so nothing is silently lost.
+    max_width: int = 1600
+    # Width is padded to a multiple of the network's horizontal stride.
+    width_multiple: int = 4
+    # Decoded images above this many pixels are refused before resizing (decompression bombs).
+    max_pixels: int = 40_000_000
+    # Percentiles used to stretch contrast; robust to a few specks of dirt.
+    contrast_low_pct: float = 1.0
+    contrast_high_pct: float = 99.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """CRNN hyper-parameters; the charset size is added at build time."""
+
+    # Output channels of the six 3x3 convolutions of the VGG-style feature extractor.
+    conv_channels: tuple[int, ...] = (32, 64, 96, 96, 160, 160)
+    lstm_hidden: int = 128
+    lstm_layers: int = 2
+    dropout: float = 0.1
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conv_channels"] = list(self.conv_channels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+        data = dict(data)
+        data["conv_channels"] = tuple(data["conv_channels"])
+        data["preprocess"] = PreprocessConfig(**data.get("preprocess", {}))
+        return cls(**data)

@@ -1,0 +1,74 @@
+"""Turn a training checkpoint into serving artefacts.
+
+``publish``: store a checkpoint's weights compactly (float16) as the committed ``model/weights/crnn.pt``.
+``torchscript``: write what the handler loads: ``crnn.torchscript.pt``, ``charset.txt`` and
+``model_config.json``, all taken from the same checkpoint so they can never disagree.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint, save_checkpoint
+
+TORCHSCRIPT_FILE = "crnn.torchscript.pt"
+CHARSET_FILE = "charset.txt"
+CONFIG_FILE = "model_config.json"
+
+
+def to_torchscript(model: torch.nn.Module) -> torch.jit.ScriptModule:
+    # TorchScript is deprecated from torch 2.10 on but is what TorchServe 0.12 serves natively; the
+    # warning is silenced here only, where the choice is made on purpose.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.script(model.eval())
+
+
+def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.load(str(path), map_location="cpu")
+
+
+def export_serving(checkpoint: str | Path, out_dir: str | Path) -> Path:
+    """Write the serving artefacts of ``checkpoint`` into ``out_dir``; returns the TorchScript path."""
+    model, charset, payload = load_checkpoint(checkpoint)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    script_path = out_dir / TORCHSCRIPT_FILE
+    to_torchscript(model).save(str(script_path))
+    charset.save(out_dir / CHARSET_FILE)
+    meta = {"config": payload["config"], "charset_version": charset.version, "trained_steps": payload.get("step")}
+    (out_dir / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return script_path
+
+
+def publish(checkpoint: str | Path, target: str | Path = DEFAULT_WEIGHTS) -> None:
+    """Copy weights, config, charset and step count (no optimiser state) in float16."""
+    model, charset, payload = load_checkpoint(checkpoint)
+    extra = {k: payload[k] for k in ("step", "best_char_accuracy") if k in payload}
+    save_checkpoint(target, model, charset, extra, half=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("publish", help="store a run's checkpoint as the committed weights")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
+    t = commands.add_parser("torchscript", help="write the handler's artefacts")
+    t.add_argument("--checkpoint", type=Path, default=DEFAULT_WEIGHTS)
+    t.add_argument("--out-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "publish":
+        publish(args.checkpoint, args.out)
+    else:
+        export_serving(args.checkpoint, args.out_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The one preprocessing path from image (bytes or array) to network input, shared by training,
+evaluation and the TorchServe handler. Its settings come from the checkpoint's PreprocessConfig.
+"""
+from __future__ import annotations
+
+import io
+
+import cv2
+import numpy as np
+import torch
+from PIL import Image
+
+from model.config import PreprocessConfig
+
+
+class ImageError(ValueError):
+    """An input that cannot be turned into a line image; ``code`` is stable for API clients."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _check_pixels(data: bytes, max_pixels: int) -> None:
+    """Refuse oversized images from their header alone, before any pixel is decoded."""
+    try:
+        with Image.open(io.BytesIO(data)) as header:
+            width, height = header.size
+    except Image.DecompressionBombError as err:
+        raise ImageError("image_too_large", str(err)) from None
+    except Exception:  # noqa: BLE001 - Pillow raises many types for junk; OpenCV has the final word
+        return
+    if width * height > max_pixels:
+        raise ImageError(
+            "image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels"
+        )
+
+
+def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
+    """Decode encoded image bytes (PNG, JPEG, BMP, WebP, TIFF...) to 8-bit grayscale. Shape: (H, W)."""
+    if not data:
+        raise ImageError("invalid_image", "the image is empty")
+    _check_pixels(data, max_pixels)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None or image.size == 0:
+        raise ImageError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)")
+    if image.shape[0] * image.shape[1] > max_pixels:
+        raise ImageError("image_too_large", f"image has more than {max_pixels:,} pixels")
+    return to_gray(image)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV image (gray, BGR, BGRA, 8 or 16 bit) to 8-bit grayscale; alpha is laid on white."""
+    if image.dtype == np.uint16:
+        image = (image / 257).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return image
+    if image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        image = (image[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    if image.shape[2] == 1:
+        return image[:, :, 0]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+
+
+def normalise_contrast(gray: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Stretch to the full 0-255 range and make the text dark on a light background."""
+    low, high = np.percentile(gray, (config.contrast_low_pct, config.contrast_high_pct))
+    if high - low >= 1.0:
+        gray = np.clip((gray.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
+    # The background covers most of a line crop: a dark median means light text on a dark ground.
+    if np.median(gray) < 128:
+        gray = 255 - gray
+    return gray
+
+
+def resize_to_height(gray: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Scale to the model's height keeping the aspect ratio, within [min_width, max_width]."""
+    height, width = gray.shape
+    new_width = int(round(width * config.height / height))
+    new_width = max(config.min_width, min(config.max_width, new_width))
+    shrinking = height > config.height
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_CUBIC
+    return cv2.resize(gray, (new_width, config.height), interpolation=interpolation)
+
+
+def preprocess(image: bytes | np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Image bytes or an OpenCV array -> float32 (1, height, W) with ink = 1 and background = 0.
+
+    W is padded with background up to a multiple of ``config.width_multiple``.
+    """
+    gray = decode_image(image, config.max_pixels) if isinstance(image, (bytes, bytearray)) else to_gray(image)
+    gray = resize_to_height(normalise_contrast(gray, config), config)
+    ink = 1.0 - gray.astype(np.float32) / 255.0
+    pad = -ink.shape[1] % config.width_multiple
+    if pad:
+        ink = np.pad(ink, ((0, 0), (0, pad)))
+    return ink[None]
+
+
+def pad_batch(images: list[np.ndarray]) -> tuple[torch.Tensor, list[int]]:
+    """Stack preprocessed images into one tensor padded to the widest. Shape: (N, 1, H, W_max).
+
+    Returns the tensor and each image's own width, so padding frames can be dropped when decoding.
+    """
+    widths = [image.shape[-1] for image in images]
+    batch = np.zeros((len(images), *images[0].shape[:-1], max(widths)), dtype=np.float32)
+    for i, image in enumerate(images):
+        batch[i, ..., : image.shape[-1]] = image
+    return torch.from_numpy(batch), widths

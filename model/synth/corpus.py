@@ -1,0 +1,205 @@
+"""Seeded text generator for training lines.
+
+Chinese comes as word sequences sampled by real word frequency (jieba's dictionary), English as words
+by frequency (wordfreq), and business strings (amounts, dates, phone numbers, codes, plates, addresses)
+from small templates. A share of lines draws characters uniformly from the charset so that rare
+GB2312 characters are seen often enough to be learnt.
+"""
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from model.charset import Charset
+
+CN_PUNCT_INNER = "，，，、、；："
+CN_PUNCT_END = "。。。！？"
+PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+UNITS = ["元", "件", "个", "kg", "g", "m", "cm", "mm", "pcs", "箱", "台", "套", "次", "人", "%"]
+STREET_SUFFIX = ["路", "街", "大道", "巷", "号", "弄", "村", "区", "镇"]
+
+
+@dataclass(frozen=True)
+class WeightedWords:
+    """Words with cumulative frequencies for fast weighted sampling."""
+
+    words: list[str]
+    cumulative: list[float]
+
+    @classmethod
+    def from_pairs(cls, pairs: list[tuple[str, float]]) -> "WeightedWords":
+        words = [w for w, _ in pairs]
+        cumulative = list(itertools.accumulate(f for _, f in pairs))
+        return cls(words, cumulative)
+
+    def sample(self, rng: random.Random) -> str:
+        x = rng.random() * self.cumulative[-1]
+        return self.words[bisect.bisect_left(self.cumulative, x)]
+
+
+def load_chinese_words(charset: Charset, limit: int = 200_000) -> WeightedWords:
+    """jieba's dictionary (word, count) restricted to words written entirely in the charset."""
+    import jieba  # training-only dependency
+
+    path = Path(jieba.__file__).with_name("dict.txt")
+    pairs = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            word, count, *_ = line.split()
+            if all(c in charset for c in word):
+                # Dampen the head of the distribution a little so mid-frequency words show up too.
+                pairs.append((word, float(count) ** 0.75))
+    pairs.sort(key=lambda p: -p[1])
+    return WeightedWords.from_pairs(pairs[:limit])
+
+
+def load_english_words(charset: Charset, limit: int = 50_000) -> WeightedWords:
+    """English words by frequency from wordfreq, with their Zipf-like weights."""
+    from wordfreq import top_n_list, word_frequency  # training-only dependency
+
+    pairs = []
+    for word in top_n_list("en", limit):
+        if word.isascii() and all(c in charset for c in word):
+            pairs.append((word, word_frequency(word, "en") ** 0.6))
+    return WeightedWords.from_pairs(pairs)
+
+
+class Corpus:
+    """Draws one line of text at a time; every call depends only on the ``rng`` passed in."""
+
+    def __init__(self, charset: Charset) -> None:
+        self.charset = charset
+        self.zh = load_chinese_words(charset)
+        self.en = load_english_words(charset)
+        self.hanzi = [c for c in charset.chars if ord(c) >= 0x4E00]
+        self.generators: list[tuple[float, Callable[[random.Random], str]]] = [
+            (0.34, self.chinese_sentence),
+            (0.16, self.english_sentence),
+            (0.12, self.mixed),
+            (0.16, self.business),
+            (0.08, self.random_hanzi),
+            (0.02, self.random_chars),
+            (0.04, self.plate),
+            (0.08, self.shop_sign),
+        ]
+
+    def line(self, rng: random.Random) -> str:
+        x = rng.random() * sum(w for w, _ in self.generators)
+        for weight, generate in self.generators:
+            x -= weight
+            if x <= 0:
+                break
+        text = " ".join(generate(rng).split())  # no leading, trailing or doubled spaces
+        return self.charset.filter(text) or "0"
+
+    def chinese_sentence(self, rng: random.Random, max_chars: int | None = None) -> str:
+        max_chars = max_chars or rng.randint(2, 24)
+        parts: list[str] = []
+        length = 0
+        while length < max_chars:
+            word = self.zh.sample(rng)
+            parts.append(word)
+            length += len(word)
+            if rng.random() < 0.12 and length < max_chars - 1:
+                parts.append(rng.choice(CN_PUNCT_INNER))
+        if rng.random() < 0.3:
+            parts.append(rng.choice(CN_PUNCT_END))
+        text = "".join(parts)
+        if rng.random() < 0.08:
+            text = f"{rng.choice('“（《【「')}{text}{rng.choice('”）》】」')}"
+        return text
+
+    def english_words(self, rng: random.Random, count: int) -> list[str]:
+        words = [self.en.sample(rng) for _ in range(count)]
+        style = rng.random()
+        if style < 0.15:
+            words = [w.upper() for w in words]
+        elif style < 0.35:
+            words = [w.capitalize() for w in words]
+        elif words:
+            words[0] = words[0].capitalize()
+        return words
+
+    def english_sentence(self, rng: random.Random) -> str:
+        words = self.english_words(rng, rng.randint(1, 10))
+        for i in range(len(words) - 1):
+            if rng.random() < 0.08:
+                words[i] += rng.choice(",,;:")
+        text = " ".join(words)
+        if rng.random() < 0.3:
+            text += rng.choice(".!?.")
+        if rng.random() < 0.06:
+            opening, closing = rng.choice(['()', '""', '[]'])
+            text = f"{opening}{text}{closing}"
+        return text
+
+    def mixed(self, rng: random.Random) -> str:
+        parts = []
+        for _ in range(rng.randint(2, 4)):
+            roll = rng.random()
+            if roll < 0.45:
+                parts.append(self.chinese_sentence(rng, rng.randint(2, 8)))
+            elif roll < 0.75:
+                parts.append(" ".join(self.english_words(rng, rng.randint(1, 3))))
+            else:
+                parts.append(self.number(rng))
+        joiner = rng.choice(["", " ", ""])
+        return joiner.join(parts)
+
+    def number(self, rng: random.Random) -> str:
+        roll = rng.random()
+        if roll < 0.3:
+            return str(rng.randint(0, 10 ** rng.randint(1, 6)))
+        if roll < 0.6:
+            return f"{rng.uniform(0, 10 ** rng.randint(1, 5)):.{rng.choice([1, 2, 2])}f}"
+        if roll < 0.8:
+            return f"{rng.randint(1, 999)}{rng.choice(UNITS)}"
+        return f"{rng.randint(1, 100)}%"
+
+    def business(self, rng: random.Random) -> str:
+        y, m, d = rng.randint(1990, 2030), rng.randint(1, 12), rng.randint(1, 28)
+        hh, mm, ss = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+        amount = f"{rng.uniform(0, 10 ** rng.randint(1, 6)):,.2f}"
+        choices = [
+            lambda: f"{y}年{m}月{d}日",
+            lambda: f"{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
+            lambda: f"{d:02d}/{m:02d}/{y}",
+            lambda: f"{hh:02d}:{mm:02d}",
+            lambda: f"{rng.choice(['金额', '合计', '总计', '价税合计', '实付', 'TOTAL', 'Amount', '小计'])}"
+            f"{rng.choice(['：', ':', ' '])}{rng.choice(['￥', '¥', 'RM', '$', ''])}{amount}",
+            lambda: f"{rng.choice(['电话', 'Tel', 'TEL', '手机'])}{rng.choice(['：', ':'])}"
+            f"{rng.choice(['13', '15', '18', '010-', '021-', '0755-'])}{rng.randint(10**7, 10**9 - 1)}",
+            lambda: f"{rng.randint(10**16, 10**17 - 1)}{rng.choice('0123456789X')}",
+            lambda: f"{rng.choice(['发票代码', '发票号码', 'No.', 'Invoice No', '订单号', '单号'])}"
+            f"{rng.choice(['：', ':', ' '])}{rng.randint(10**7, 10**12)}",
+            lambda: self.address(rng),
+            lambda: f"{rng.choice(['数量', 'QTY', '单价', 'Qty'])} {rng.randint(1, 99)} x {amount}",
+            lambda: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(rng.randint(6, 18))),
+            lambda: f"{self.chinese_sentence(rng, rng.randint(2, 6))}{rng.choice(['：', ':'])}{self.number(rng)}",
+        ]
+        return rng.choice(choices)()
+
+    def address(self, rng: random.Random) -> str:
+        place = self.chinese_sentence(rng, 2)[:3]
+        road = self.chinese_sentence(rng, 2)[:2]
+        return f"{place}市{road}{rng.choice(STREET_SUFFIX)}{rng.randint(1, 999)}号"
+
+    def random_hanzi(self, rng: random.Random) -> str:
+        return "".join(rng.choice(self.hanzi) for _ in range(rng.randint(2, 16)))
+
+    def random_chars(self, rng: random.Random) -> str:
+        return "".join(rng.choice(self.charset.chars) for _ in range(rng.randint(2, 16)))
+
+    def plate(self, rng: random.Random) -> str:
+        tail = "".join(rng.choice(string.ascii_uppercase.replace("I", "").replace("O", "") + string.digits) for _ in range(5))
+        return f"{rng.choice(PROVINCES)}{rng.choice(string.ascii_uppercase)}{tail}"
+
+    def shop_sign(self, rng: random.Random) -> str:
+        name = self.chinese_sentence(rng, rng.randint(2, 4)).rstrip(CN_PUNCT_END)
+        kind = rng.choice(["超市", "饭店", "药房", "便利店", "酒店", "银行", "书店", "餐厅", "理发店", "茶馆", "面馆", "公司"])
+        return f"{name}{kind}"

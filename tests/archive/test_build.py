@@ -1,0 +1,27 @@
+import json
+import zipfile
+
+import torch
+import yaml
+
+from archive.build import SERVING_MODULES
+from model.checkpoint import DEFAULT_WEIGHTS
+
+
+def test_archive_is_self_contained(built_mar):
+    with zipfile.ZipFile(built_mar) as mar:
+        names = set(mar.namelist())
+        manifest = json.loads(mar.read("MAR-INF/MANIFEST.json"))
+        config = yaml.safe_load(mar.read("model-config.yaml"))
+        meta = json.loads(mar.read("model_config.json"))
+    expected = {"crnn.torchscript.pt", "ocr_handler.py", "charset.txt", "model_config.json", "model-config.yaml",
+                "requirements.txt"} | {f"model/{name}" for name in SERVING_MODULES}
+    assert expected <= names
+    assert not any(name.startswith(("model/synth", "model/train", "tests/")) for name in names)
+    assert manifest["model"]["handler"] == "ocr_handler.py"
+    assert manifest["model"]["serializedFile"] == "crnn.torchscript.pt"
+    assert {"batchSize", "maxBatchDelay", "minWorkers", "maxWorkers", "responseTimeout"} <= set(config)
+    # The archive carries the committed, trained weights, never a fresh model.
+    trained = torch.load(DEFAULT_WEIGHTS, map_location="cpu", weights_only=True)
+    assert trained["step"] > 0
+    assert meta["trained_steps"] == trained["step"]

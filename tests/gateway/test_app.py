@@ -1,0 +1,503 @@
+"""Contract tests for the gateway: every error path is caused for real.
+
+Upstream behaviour comes from real sockets: a closed local port for "TorchServe
+is down", and a tiny threaded HTTP server that answers like TorchServe (or
+sleeps past the timeout) for pass-through and timeout cases. The real
+TorchServe is covered by the integration tests.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from PIL import Image
+
+from gateway.app import create_app
+from gateway.config import ConfigError, Settings, load_settings
+
+OCR = "/api/v1/ocr"
+
+RESULT = {
+    "text": "Hello 2024",
+    "confidence": 0.91,
+    "char_probs": [0.9, 0.95, 0.88, 0.97, 0.93, 0.9, 0.92, 0.89, 0.94, 0.9],
+    "timings": {"preprocess_ms": 1.5, "inference_ms": 12.25, "postprocess_ms": 0.5},
+    "model": {"name": "crnn_ocr", "charset": "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ "},
+}
+
+
+# --- helpers and fixtures ---------------------------------------------------
+
+
+def image_bytes(fmt: str = "PNG") -> bytes:
+    """A small white image with a black bar, encoded in ``fmt``."""
+    image = Image.new("RGB", (48, 16), "white")
+    image.paste((0, 0, 0), (4, 6, 44, 10))
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def free_port() -> int:
+    """A local port nobody listens on (bound briefly by the OS, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@dataclass
+class Canned:
+    status: int
+    body: Any  # bytes are sent as-is, anything else as JSON
+    delay_s: float = 0.0
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    content_type: str | None
+    body: bytes
+
+
+@dataclass
+class FakeTorchServe:
+    """A real HTTP server on a free local port that answers like TorchServe would.
+
+    Unknown paths get TorchServe's own 404 JSON. ``delay_s`` waits on an event
+    that teardown sets, so a "slow" answer never outlives its test.
+    """
+
+    routes: dict[tuple[str, str], Canned] = field(default_factory=dict)
+    received: list[Received] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def answer(self, method: str, path: str, status: int, body: Any, delay_s: float = 0.0) -> None:
+        self.routes[(method, path)] = Canned(status, body, delay_s)
+
+    def start(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._reply("GET")
+
+            def do_POST(self) -> None:
+                self._reply("POST")
+
+            def _reply(self, method: str) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                fake.received.append(Received(method, self.path, self.headers.get("Content-Type"), body))
+                canned = fake.routes.get(
+                    (method, self.path),
+                    Canned(404, {"code": 404, "type": "ModelNotFoundException", "message": "Model not found"}),
+                )
+                if canned.delay_s:
+                    fake.release.wait(canned.delay_s)
+                payload = canned.body if isinstance(canned.body, bytes) else json.dumps(canned.body).encode()
+                try:
+                    self.send_response(canned.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the gateway gave up waiting (timeout tests)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # keep test output quiet
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        # Non-daemon handler threads are joined by server_close(): no thread outlives the test.
+        self.server.daemon_threads = False
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own OCR_* variables must not change test results."""
+    for name in ("TORCHSERVE_URL", "MANAGEMENT_URL", "MODEL_NAME", "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_S", "READY_TIMEOUT_S"):
+        monkeypatch.delenv(f"OCR_{name}", raising=False)
+
+
+@pytest.fixture
+def upstream() -> Iterator[FakeTorchServe]:
+    fake = FakeTorchServe()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def dead_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@pytest.fixture
+def make_app() -> Iterator[Callable[..., Flask]]:
+    """Build apps from test configs and close their upstream sessions afterwards."""
+    apps: list[Flask] = []
+
+    def _make(**config: Any) -> Flask:
+        app = create_app({"TESTING": True, **config})
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:
+        app.extensions["torchserve"].close()
+
+
+@pytest.fixture
+def client(make_app: Callable[..., Flask], upstream: FakeTorchServe) -> FlaskClient:
+    """A gateway whose TorchServe is the fake upstream, with a short timeout."""
+    app = make_app(OCR_TORCHSERVE_URL=upstream.url, OCR_MANAGEMENT_URL=upstream.url, OCR_UPSTREAM_TIMEOUT_S=0.3)
+    return app.test_client()
+
+
+@pytest.fixture
+def dead_client(make_app: Callable[..., Flask], dead_url: str) -> FlaskClient:
+    """A gateway whose TorchServe is a closed port."""
+    return make_app(OCR_TORCHSERVE_URL=dead_url, OCR_MANAGEMENT_URL=dead_url).test_client()
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body: dict[str, Any] = response.get_json()
+    assert set(body) == {"error", "message"}
+    assert body["error"] == code
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+# --- probes and static UI ---------------------------------------------------
+
+
+def test_healthz_answers_without_upstream(dead_client: FlaskClient) -> None:
+    response = dead_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_index_and_static_files_are_served(dead_client: FlaskClient) -> None:
+    index = dead_client.get("/")
+    assert index.status_code == 200
+    assert index.mimetype == "text/html"
+    html = index.get_data(as_text=True)
+    for element_id in ("file-input", "drop-zone", "preview", "result-text", "result-confidence", "error", "copy-button", "history"):
+        assert f'id="{element_id}"' in html
+    for path, mimetypes in (("/static/app.js", ("text/javascript", "application/javascript")), ("/static/style.css", ("text/css",))):
+        response = dead_client.get(path)
+        assert response.status_code == 200
+        assert response.mimetype in mimetypes
+        response.close()
+    index.close()
+
+
+def test_readyz_ready_when_a_worker_is_ready(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    workers = [{"id": "9000", "status": "UNLOADING"}, {"id": "9001", "status": "READY"}]
+    upstream.answer("GET", "/models/crnn_ocr", 200, [{"modelName": "crnn_ocr", "workers": workers}])
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize(
+    "status, body",
+    [
+        (200, [{"modelName": "crnn_ocr", "workers": []}]),
+        (200, [{"modelName": "crnn_ocr", "workers": [{"status": "UNLOADING"}]}]),
+        (200, {"unexpected": "shape"}),
+        (404, {"code": 404, "type": "ModelNotFoundException", "message": "Model not found: crnn_ocr"}),
+        (500, b"not json"),
+    ],
+)
+def test_readyz_not_ready(client: FlaskClient, upstream: FakeTorchServe, status: int, body: Any) -> None:
+    upstream.answer("GET", "/models/crnn_ocr", status, body)
+    assert_error(client.get("/readyz"), 503, "model_unavailable")
+
+
+def test_readyz_unreachable_management_api(dead_client: FlaskClient) -> None:
+    assert_error(dead_client.get("/readyz"), 503, "model_unavailable")
+
+
+# --- routing errors ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("method, path", [("GET", "/nope"), ("POST", "/api/v1/nope"), ("GET", "/static/missing.js")])
+def test_unknown_path_is_json_404(dead_client: FlaskClient, method: str, path: str) -> None:
+    assert_error(dead_client.open(path, method=method), 404, "not_found")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_wrong_method_is_json_405(dead_client: FlaskClient, method: str) -> None:
+    response = dead_client.open(OCR, method=method)
+    assert_error(response, 405, "method_not_allowed")
+    assert "POST" in response.headers["Allow"]
+
+
+# --- request validation -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"data": json.dumps({"image": "x"})},  # no Content-Type at all
+        {"data": json.dumps({"image": "x"}), "content_type": "text/plain"},
+        {"data": {"image": "x"}},  # form-encoded
+    ],
+)
+def test_non_json_content_type_is_415(dead_client: FlaskClient, kwargs: dict[str, Any]) -> None:
+    assert_error(dead_client.post(OCR, **kwargs), 415, "unsupported_media_type")
+
+
+@pytest.mark.parametrize("body", [b"{", b"not json", b"\xff\xfe\x00", b"", b"[1, 2]", b'"image"', b"null", b"42"])
+def test_malformed_json_or_not_an_object_is_invalid_json(dead_client: FlaskClient, body: bytes) -> None:
+    assert_error(dead_client.post(OCR, data=body, content_type="application/json"), 400, "invalid_json")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{}, {"picture": "aGk="}, {"image": None}, {"image": ""}, {"image": "  \n "}, {"image": 123}, {"image": ["aGk="]}, {"image": "data:image/png;base64,"}],
+)
+def test_missing_or_empty_image_field(dead_client: FlaskClient, payload: dict[str, Any]) -> None:
+    assert_error(dead_client.post(OCR, json=payload), 400, "missing_image")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "abc",  # bad length / padding
+        "!!!!",
+        "aGVsbG8=aGVsbG8=",  # data after padding
+        "aGVs*bG8=",
+        "aGVsbG8_LQ==",  # URL-safe alphabet is not accepted
+        "Zm9vYmFy\u00e9",  # non-ASCII
+        "data:image/png,aGVsbG8=",  # data URL that is not base64
+        "data:image/png;base64",  # no comma, no data
+    ],
+)
+def test_invalid_base64(dead_client: FlaskClient, value: str) -> None:
+    assert_error(dead_client.post(OCR, json={"image": value}), 400, "invalid_base64")
+
+
+def test_non_image_bytes_rejected_before_upstream(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    body = assert_error(client.post(OCR, json={"image": b64(b"just some text, not a picture")}), 400, "invalid_image")
+    assert "PNG" in body["message"]
+    assert upstream.received == []
+
+
+def test_body_over_configured_limit_is_413(make_app: Callable[..., Flask], dead_url: str) -> None:
+    body = json.dumps({"image": b64(image_bytes())}).encode()
+    small = make_app(OCR_TORCHSERVE_URL=dead_url, OCR_MAX_BODY_BYTES=len(body) - 1).test_client()
+    assert_error(small.post(OCR, data=body, content_type="application/json"), 413, "payload_too_large")
+    # At exactly the limit the request gets past the gateway (and finds TorchServe down).
+    exact = make_app(OCR_TORCHSERVE_URL=dead_url, OCR_MAX_BODY_BYTES=len(body)).test_client()
+    assert_error(exact.post(OCR, data=body, content_type="application/json"), 503, "model_unavailable")
+
+
+# --- upstream behaviour -----------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF"])
+def test_success_passes_result_through_and_forwards_raw_bytes(
+    client: FlaskClient, upstream: FakeTorchServe, fmt: str
+) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT)
+    raw = image_bytes(fmt)
+    response = client.post(OCR, json={"image": b64(raw)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == RESULT
+    [sent] = upstream.received
+    assert (sent.method, sent.path, sent.content_type, sent.body) == (
+        "POST",
+        "/predictions/crnn_ocr",
+        "application/octet-stream",
+        raw,
+    )
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda raw: "data:image/png;base64," + b64(raw),
+        lambda raw: "DATA:image/png;BASE64," + b64(raw),
+        lambda raw: base64.encodebytes(raw).decode("ascii"),  # wrapped every 76 chars
+        lambda raw: "  \r\n" + " ".join(b64(raw)[i : i + 10] for i in range(0, len(b64(raw)), 10)) + "\n",
+    ],
+    ids=["data-url", "data-url-upper", "line-wrapped", "spaced"],
+)
+def test_data_urls_and_whitespace_are_accepted(
+    client: FlaskClient, upstream: FakeTorchServe, encode: Callable[[bytes], str]
+) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT)
+    raw = image_bytes()
+    response = client.post(OCR, json={"image": encode(raw)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert upstream.received[0].body == raw
+
+
+def test_model_name_setting_picks_the_upstream_path(make_app: Callable[..., Flask], upstream: FakeTorchServe) -> None:
+    upstream.answer("POST", "/predictions/other_ocr", 200, RESULT)
+    client = make_app(OCR_TORCHSERVE_URL=upstream.url + "/", OCR_MODEL_NAME="other_ocr").test_client()
+    assert client.post(OCR, json={"image": b64(image_bytes())}).status_code == 200
+    assert upstream.received[0].path == "/predictions/other_ocr"
+
+
+@pytest.mark.parametrize(
+    "status, code",
+    [(400, "invalid_image"), (400, "image_too_large"), (413, "image_too_large")],
+)
+def test_handler_rejections_pass_through_as_400(
+    client: FlaskClient, upstream: FakeTorchServe, status: int, code: str
+) -> None:
+    message = f"handler says {code}"
+    upstream.answer("POST", "/predictions/crnn_ocr", status, {"error": code, "message": message})
+    body = assert_error(client.post(OCR, json={"image": b64(image_bytes())}), 400, code)
+    assert body["message"] == message
+
+
+@pytest.mark.parametrize(
+    "status, body, expected_status, expected_code",
+    [
+        (404, {"code": 404, "type": "ModelNotFoundException", "message": "Model not found"}, 503, "model_unavailable"),
+        (503, {"code": 503, "type": "ServiceUnavailableException", "message": "No worker"}, 503, "model_unavailable"),
+        (413, {"code": 413, "type": "RequestEntityTooLarge", "message": "too big"}, 413, "payload_too_large"),
+        (500, {"code": 500, "type": "InternalServerException", "message": "boom"}, 502, "upstream_error"),
+        (507, {"code": 507, "type": "InsufficientStorage", "message": "oom"}, 502, "upstream_error"),
+        (400, {"code": 400, "type": "BadRequestException", "message": "?"}, 502, "upstream_error"),
+        (200, b"<html>not json</html>", 502, "upstream_error"),
+        (200, {"confidence": 0.5}, 502, "upstream_error"),
+        (200, [RESULT], 502, "upstream_error"),
+    ],
+)
+def test_torchserve_answers_map_to_stable_errors(
+    client: FlaskClient,
+    upstream: FakeTorchServe,
+    status: int,
+    body: Any,
+    expected_status: int,
+    expected_code: str,
+) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", status, body)
+    answer = assert_error(client.post(OCR, json={"image": b64(image_bytes())}), expected_status, expected_code)
+    # TorchServe's internal messages stay in the gateway log.
+    assert "boom" not in answer["message"]
+
+
+def test_unreachable_torchserve_is_503(dead_client: FlaskClient) -> None:
+    assert_error(dead_client.post(OCR, json={"image": b64(image_bytes())}), 503, "model_unavailable")
+
+
+def test_slow_torchserve_is_504(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT, delay_s=10)
+    started = time.monotonic()
+    assert_error(client.post(OCR, json={"image": b64(image_bytes())}), 504, "upstream_timeout")
+    assert time.monotonic() - started < 5  # the 0.3 s timeout fired, not the fake's 10 s sleep
+
+
+# --- unexpected failures and logging ----------------------------------------
+
+
+def test_unexpected_exception_is_500_without_details(
+    make_app: Callable[..., Flask], dead_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(OCR_TORCHSERVE_URL=dead_url)
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internal detail")
+
+    with caplog.at_level(logging.ERROR, logger="gateway"):
+        response = app.test_client().get("/boom")
+    body = assert_error(response, 500, "internal_error")
+    assert "secret" not in json.dumps(body) and "Traceback" not in response.get_data(as_text=True)
+    assert any(record.exc_info and "secret internal detail" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_each_request_is_logged(dead_client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="gateway"):
+        dead_client.post(OCR, json={})
+    assert any("POST /api/v1/ocr -> 400" in record.getMessage() for record in caplog.records)
+
+
+# --- settings ---------------------------------------------------------------
+
+
+def test_settings_defaults() -> None:
+    assert load_settings({}) == Settings(
+        torchserve_url="http://127.0.0.1:8080",
+        management_url="http://127.0.0.1:8081",
+        model_name="crnn_ocr",
+        max_body_bytes=15 * 1024 * 1024,
+        upstream_timeout_s=30.0,
+        ready_timeout_s=2.0,
+    )
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OCR_TORCHSERVE_URL", "http://ts:9080/")
+    monkeypatch.setenv("OCR_MANAGEMENT_URL", "http://ts:9081")
+    monkeypatch.setenv("OCR_MODEL_NAME", "crnn_v2")
+    monkeypatch.setenv("OCR_MAX_BODY_BYTES", "1000")
+    monkeypatch.setenv("OCR_UPSTREAM_TIMEOUT_S", "2.5")
+    monkeypatch.setenv("OCR_READY_TIMEOUT_S", "0.5")
+    settings = load_settings()
+    assert settings == Settings("http://ts:9080", "http://ts:9081", "crnn_v2", 1000, 2.5, 0.5)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.model_name = "x"  # type: ignore[misc]
+
+
+def test_test_config_overrides_environment(monkeypatch: pytest.MonkeyPatch, make_app: Callable[..., Flask]) -> None:
+    monkeypatch.setenv("OCR_MAX_BODY_BYTES", "1000")
+    app = make_app(OCR_MAX_BODY_BYTES=2000)
+    assert app.config["OCR_SETTINGS"].max_body_bytes == 2000
+    assert app.config["MAX_CONTENT_LENGTH"] == 2000
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OCR_MAX_BODY_BYTES": "lots"},
+        {"OCR_MAX_BODY_BYTES": "0"},
+        {"OCR_MAX_BODY_BYTES": "1.5"},
+        {"OCR_UPSTREAM_TIMEOUT_S": "-1"},
+        {"OCR_READY_TIMEOUT_S": "soon"},
+        {"OCR_TORCHSERVE_URL": "  "},
+    ],
+)
+def test_bad_settings_fail_at_start_up(env: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match=next(iter(env))):
+        load_settings(env)

@@ -1,0 +1,119 @@
+"""The real service end to end: gateway -> TorchServe -> handler, on rendered text lines."""
+from __future__ import annotations
+
+import base64
+from concurrent.futures import ThreadPoolExecutor
+
+import cv2
+import numpy as np
+import pytest
+import requests
+
+from model.charset import Charset
+from model.metrics import AccuracyMeter
+from model.synth.fonts import discover_fonts
+from tests.helpers import png_bytes, pick_cjk_font, render_clean_line
+
+ENGLISH_LINES = ["Hello world 2024", "Total amount: 128.50", "Invoice No. 88321", "The quick brown fox"]
+CHINESE_LINES = ["中华人民共和国", "发票代码", "合计金额", "北京市朝阳区"]
+
+
+def ocr(service, image_bytes: bytes, **kwargs) -> requests.Response:
+    return requests.post(f"{service.gateway_url}/api/v1/ocr",
+                         json={"image": base64.b64encode(image_bytes).decode()}, timeout=60, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def cjk_font():
+    return pick_cjk_font(discover_fonts(Charset.default()))
+
+
+def test_reads_rendered_english_lines(live_service):
+    meter = AccuracyMeter()
+    for text in ENGLISH_LINES:
+        response = ocr(live_service, png_bytes(render_clean_line(text)))
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert 0.0 <= body["confidence"] <= 1.0
+        assert len(body["char_probs"]) == len(body["text"])
+        assert set(body["timings"]) >= {"preprocess_ms", "inference_ms", "postprocess_ms"}
+        meter.add(body["text"], text)
+    assert meter.char_accuracy >= 0.9, meter.char_accuracy
+
+
+def test_reads_rendered_chinese_lines(live_service, cjk_font):
+    meter = AccuracyMeter()
+    for text in CHINESE_LINES:
+        image = render_clean_line(text, cjk_font.path, size=40, index=cjk_font.index)
+        response = ocr(live_service, png_bytes(image))
+        assert response.status_code == 200, response.text
+        meter.add(response.json()["text"], text)
+    assert meter.char_accuracy >= 0.75, meter.char_accuracy
+
+
+def test_data_url_jpeg_and_light_on_dark(live_service):
+    image = 255 - render_clean_line("Hello world 2024")
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    data_url = "data:image/jpeg;base64," + base64.b64encode(jpeg.tobytes()).decode()
+    response = requests.post(f"{live_service.gateway_url}/api/v1/ocr", json={"image": data_url}, timeout=60)
+    assert response.status_code == 200
+    meter = AccuracyMeter()
+    meter.add(response.json()["text"], "Hello world 2024")
+    assert meter.char_accuracy >= 0.85
+
+
+def large_blank_png() -> bytes:
+    return png_bytes(np.full((7000, 7000), 255, np.uint8))  # 49 M pixels, a few hundred KB
+
+
+@pytest.mark.parametrize(
+    "kwargs, status, code",
+    [
+        ({"data": b"image=abc", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 415, "unsupported_media_type"),
+        ({"data": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "invalid_json"),
+        ({"json": {"picture": "abc"}}, 400, "missing_image"),
+        ({"json": {"image": "***not base64***"}}, 400, "invalid_base64"),
+        ({"json": {"image": base64.b64encode(b"just some text, not an image").decode()}}, 400, "invalid_image"),
+        ({"json": {"image": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64).decode()}}, 400, "invalid_image"),
+        ({"json": {"image": base64.b64encode(large_blank_png()).decode()}}, 400, "image_too_large"),
+        ({"data": b"{" + b" " * (16 * 1024 * 1024) + b"}", "headers": {"Content-Type": "application/json"}}, 413, "payload_too_large"),
+    ],
+    ids=["not-json-type", "bad-json", "missing-field", "bad-base64", "not-an-image", "corrupt-png", "too-many-pixels", "body-too-large"],
+)
+def test_bad_input_gets_a_json_error(live_service, kwargs, status, code):
+    response = requests.post(f"{live_service.gateway_url}/api/v1/ocr", timeout=60, **kwargs)
+    assert response.status_code == status
+    body = response.json()
+    assert body["error"] == code and body["message"]
+    assert "Traceback" not in response.text
+
+
+def test_bad_requests_do_not_harm_good_ones_in_a_batch(live_service):
+    """Concurrent requests are batched by TorchServe; the corrupt ones fail alone."""
+    good = png_bytes(render_clean_line("Hello world 2024"))
+    bodies = [good, b"\x89PNG\r\n\x1a\n broken", good, b"GIF89a broken", good, good]
+    url = f"{live_service.inference_url}/predictions/crnn_ocr"
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        responses = list(pool.map(lambda body: requests.post(url, data=body, timeout=60), bodies))
+    texts = {r.json()["text"] for r, body in zip(responses, bodies) if body is good}
+    assert [r.status_code for r in responses] == [200, 400, 200, 400, 200, 200]
+    assert len(texts) == 1
+    assert responses[1].json()["error"] == "invalid_image"
+    assert ocr(live_service, good).status_code == 200  # the worker is still alive
+
+
+def test_probes(live_service):
+    assert requests.get(f"{live_service.gateway_url}/healthz", timeout=5).json() == {"status": "ok"}
+    assert requests.get(f"{live_service.gateway_url}/readyz", timeout=5).status_code == 200
+    page = requests.get(f"{live_service.gateway_url}/", timeout=5)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+
+
+def test_custom_metrics_are_exposed(live_service):
+    ocr(live_service, png_bytes(render_clean_line("metrics 42")))
+    ocr(live_service, b"not an image")
+    requests.post(f"{live_service.inference_url}/predictions/crnn_ocr", data=b"\x89PNG\r\n\x1a\nbad", timeout=60)
+    metrics = requests.get(live_service.metrics_url, timeout=10).text
+    for name in ("OCRLinesRecognised", "OCRRejectedInputs", "OCRPreprocessMs", "OCRInferenceMs"):
+        assert name in metrics, f"{name} missing from /metrics"

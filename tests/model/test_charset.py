@@ -1,0 +1,48 @@
+import pytest
+
+from model.charset import BLANK, Charset, CharsetError, build_v1, gb2312_hanzi
+
+
+@pytest.fixture(scope="module")
+def charset() -> Charset:
+    return Charset.default()
+
+
+def test_committed_file_matches_derivation(charset):
+    assert charset.chars == build_v1()
+    assert charset.version == "v1"
+
+
+def test_contents(charset):
+    assert len(gb2312_hanzi()) == 6763
+    assert all(chr(c) in charset for c in range(0x20, 0x7F))
+    for char in "，。、；：？！“”（）《》【】":
+        assert char in charset
+    assert charset.num_classes == len(charset) + 1
+
+
+@pytest.mark.parametrize("text", ["Hello, world!", "发票代码：044031900111", "总计 ￥1,234.50", " ", "京A·"[:2]])
+def test_encode_round_trip(charset, text):
+    indices = charset.encode(text)
+    assert BLANK not in indices
+    assert "".join(charset.char(i) for i in indices) == text
+
+
+def test_unknown_character_is_refused(charset):
+    with pytest.raises(CharsetError):
+        charset.encode("😀")
+    assert charset.filter("a😀b") == "ab"
+
+
+def test_file_round_trip(tmp_path, charset):
+    path = tmp_path / "charset.txt"
+    charset.save(path)
+    again = Charset.from_file(path)
+    assert again.chars == charset.chars and again.version == charset.version
+
+
+def test_malformed_file_is_refused():
+    with pytest.raises(CharsetError):
+        Charset.from_text("a\nb\n")
+    with pytest.raises(CharsetError):
+        Charset.from_text("# crnn-ocr charset v9: x\na\na\n")

@@ -1,0 +1,82 @@
+import cv2
+import numpy as np
+import pytest
+
+from model.config import PreprocessConfig
+from model.preprocessing import ImageError, decode_image, pad_batch, preprocess
+
+CONFIG = PreprocessConfig()
+
+
+def line(width: int = 200, height: int = 50, ink: int = 20, paper: int = 235) -> np.ndarray:
+    image = np.full((height, width), paper, np.uint8)
+    cv2.putText(image, "Text 12", (5, height - 12), cv2.FONT_HERSHEY_SIMPLEX, height / 40, ink, 2)
+    return image
+
+
+def encode(image: np.ndarray, ext: str = ".png") -> bytes:
+    ok, data = cv2.imencode(ext, image)
+    assert ok
+    return data.tobytes()
+
+
+def test_shape_keeps_aspect_ratio():
+    out = preprocess(line(400, 100), CONFIG)
+    assert out.dtype == np.float32 and out.shape == (1, 32, 128)
+
+
+def test_width_is_padded_to_multiple():
+    out = preprocess(line(203, 64), CONFIG)
+    assert out.shape[2] % CONFIG.width_multiple == 0
+    assert out.shape[2] == 104  # round(203 / 2) = 102, padded to 104
+    assert np.all(out[:, :, 102:] == 0)
+
+
+def test_width_limits():
+    assert preprocess(line(10, 100), CONFIG).shape[2] == CONFIG.min_width
+    assert preprocess(line(20000, 32), CONFIG).shape[2] == CONFIG.max_width
+
+
+def test_ink_is_one_background_zero_whatever_the_polarity():
+    dark_on_light = preprocess(line(ink=20, paper=235), CONFIG)
+    light_on_dark = preprocess(line(ink=235, paper=20), CONFIG)
+    low_contrast = preprocess(line(ink=120, paper=160), CONFIG)
+    for out in (dark_on_light, light_on_dark, low_contrast):
+        assert 0.0 <= out.min() and out.max() <= 1.0
+        assert np.median(out) < 0.1 and out.max() > 0.9
+    assert np.abs(dark_on_light - light_on_dark).mean() < 0.05
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".bmp", ".webp"])
+def test_bytes_and_array_give_the_same_tensor(ext):
+    image = line()
+    data = encode(image, ext)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(preprocess(data, CONFIG), preprocess(decoded, CONFIG))
+
+
+def test_colour_and_alpha_inputs():
+    bgr = cv2.cvtColor(line(), cv2.COLOR_GRAY2BGR)
+    bgra = np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)])
+    np.testing.assert_allclose(preprocess(encode(bgra), CONFIG), preprocess(line(), CONFIG), atol=0.02)
+
+
+@pytest.mark.parametrize("data", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])
+def test_unreadable_bytes(data):
+    with pytest.raises(ImageError) as err:
+        preprocess(data, CONFIG)
+    assert err.value.code == "invalid_image"
+
+
+def test_too_many_pixels_refused_before_decoding():
+    data = encode(np.zeros((100, 1000), np.uint8))
+    with pytest.raises(ImageError) as err:
+        decode_image(data, max_pixels=50_000)
+    assert err.value.code == "image_too_large"
+
+
+def test_pad_batch():
+    a, b = preprocess(line(100, 32), CONFIG), preprocess(line(300, 32), CONFIG)
+    batch, widths = pad_batch([a, b])
+    assert batch.shape == (2, 1, 32, 300) and widths == [100, 300]
+    assert float(batch[0, :, :, 100:].abs().sum()) == 0.0
