@@ -45,7 +45,7 @@ def build(weights: Path, export_path: Path, version: str) -> Path:
         staging = Path(tmp)
         script = stage(weights, staging)
         command = [
-            sys.executable, "-m", "model_archiver.model_packaging",
+            str(Path(sys.executable).parent / "torch-model-archiver"),
             "--model-name", MODEL_NAME,
             "--version", version,
             "--serialized-file", str(script),

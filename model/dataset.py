@@ -27,7 +27,7 @@ class SyntheticBatches(IterableDataset):
     """
 
     def __init__(self, charset: Charset, fonts: list[FontFace], preprocess_config: PreprocessConfig, seed: int,
-                 batch_size: int, pool: int = 8, max_width: int = 1024) -> None:
+                 batch_size: int, pool: int = 8, max_width: int = 1024, degradation: float = 1.0) -> None:
         super().__init__()
         self.charset = charset
         self.fonts = fonts
@@ -36,12 +36,13 @@ class SyntheticBatches(IterableDataset):
         self.batch_size = batch_size
         self.pool = pool
         self.max_width = max_width
+        self.degradation = degradation
 
     def __iter__(self) -> Iterator[dict]:
         info = get_worker_info()
         rng = random.Random(self.seed * 1000 + (info.id if info else 0))
         corpus = Corpus(self.charset)
-        renderer = LineRenderer(self.fonts)
+        renderer = LineRenderer(self.fonts, self.degradation)
         while True:
             samples: list[Sample] = []
             while len(samples) < self.batch_size * self.pool:

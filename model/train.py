@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--degradation", type=float, default=1.0,
+                        help="how often capture artefacts are applied to training lines (0-1)")
     parser.add_argument("--max-minutes", type=float, default=0, help="stop (after a checkpoint) after this long")
     return parser.parse_args(argv)
 
@@ -102,7 +104,7 @@ def main(args: argparse.Namespace) -> None:
     validation = fixed_samples(charset, fonts, preprocess_config, VALIDATION_SEED, args.val_size)
     # A fresh data seed per (re)start, so a resumed run does not replay the lines it has seen.
     stream = SyntheticBatches(charset, fonts, preprocess_config, seed=args.seed * 1_000_003 + step,
-                              batch_size=args.batch_size)
+                              batch_size=args.batch_size, degradation=args.degradation)
     loader = DataLoader(stream, batch_size=None, num_workers=args.workers,
                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
 

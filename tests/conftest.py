@@ -16,6 +16,9 @@ from typing import Iterator
 import pytest
 import requests
 
+from model.charset import Charset
+from model.synth.fonts import FontFace, discover_fonts
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 180
@@ -36,18 +39,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(check, what: str, process: subprocess.Popen, log: Path) -> None:
+def wait_until(check, processes: dict[str, tuple[subprocess.Popen, Path]]) -> None:
+    """Poll ``check`` until it is true; fail early, with the log, if a process dies meanwhile."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}; log:\n{log.read_text()[-4000:]}")
+        for name, (process, log) in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; log:\n{log.read_text()[-4000:]}")
         try:
             if check():
                 return
         except requests.RequestException:
             pass
         time.sleep(0.5)
-    raise RuntimeError(f"{what} not ready after {START_TIMEOUT_S} s; log:\n{log.read_text()[-4000:]}")
+    logs = "\n".join(f"--- {name}:\n{log.read_text()[-3000:]}" for name, (_, log) in processes.items())
+    raise RuntimeError(f"not ready after {START_TIMEOUT_S} s\n{logs}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -77,6 +83,12 @@ def torchserve_config(ports: dict[str, int], target: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
+def fonts() -> list[FontFace]:
+    """Installed fonts able to draw the charset (scanning them takes seconds: done once)."""
+    return discover_fonts(Charset.default())
+
+
+@pytest.fixture(scope="session")
 def built_mar(tmp_path_factory) -> Path:
     """Build the archive exactly as `make archive` does, into a temporary folder."""
     out = tmp_path_factory.mktemp("mar-build")
@@ -87,40 +99,33 @@ def built_mar(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def live_service(tmp_path_factory, built_mar) -> Iterator[LiveService]:
     work = tmp_path_factory.mktemp("live")
-    # Only the .mar is copied: the archive must be self-contained.
+    # Only the .mar is copied into an otherwise empty store: the archive must be self-contained.
     store = work / "model-store"
     store.mkdir()
     shutil.copy2(built_mar, store / built_mar.name)
     ports = {key: free_port() for key in ("inference_address", "management_address", "metrics_address")}
     config = torchserve_config(ports, work / "config.properties")
-    env = {**os.environ, "TMPDIR": str(work), "LOG_LOCATION": str(work / "logs"), "METRICS_LOCATION": str(work / "logs"),
-           "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    inference = f"http://127.0.0.1:{ports['inference_address']}"
+    management = f"http://127.0.0.1:{ports['management_address']}"
+    gateway_url = f"http://127.0.0.1:{free_port()}"
+    # TMPDIR keeps TorchServe's pid file apart from a `make run` instance on the same machine.
+    env = {**os.environ, "TMPDIR": str(work), "LOG_LOCATION": str(work / "logs"),
+           "METRICS_LOCATION": str(work / "logs"), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+           "OCR_TORCHSERVE_URL": inference, "OCR_MANAGEMENT_URL": management}
+    torchserve_cmd = [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store),
+                      "--ts-config", str(config), "--models", "crnn_ocr=crnn_ocr.mar"]
+    gateway_cmd = [str(BIN / "gunicorn"), "--bind", gateway_url.removeprefix("http://"), "--workers", "2",
+                   "--timeout", "60", "--access-logfile", "-", "gateway.wsgi:app"]
     ts_log, gw_log = work / "torchserve.out", work / "gateway.out"
     with ts_log.open("w") as ts_out, gw_log.open("w") as gw_out:
-        yield from _run_service(work, store, config, ports, env, ts_log, ts_out, gw_out)
-
-
-def _run_service(work, store, config, ports, env, ts_log, ts_out, gw_out) -> Iterator[LiveService]:
-    torchserve = subprocess.Popen(
-        [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store),
-         "--ts-config", str(config), "--models", "crnn_ocr=crnn_ocr.mar"],
-        cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    gateway = None
-    try:
-        inference = f"http://127.0.0.1:{ports['inference_address']}"
-        management = f"http://127.0.0.1:{ports['management_address']}"
-        gateway_port = free_port()
-        gateway = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{gateway_port}", "--workers", "2", "--timeout", "60",
-             "--access-logfile", "-", "gateway.wsgi:app"],
-            cwd=ROOT, env={**env, "OCR_TORCHSERVE_URL": inference, "OCR_MANAGEMENT_URL": management},
-            stdout=gw_out, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        gateway_url = f"http://127.0.0.1:{gateway_port}"
-        wait_until(lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200, "the model", torchserve, ts_log)
-        yield LiveService(gateway_url, inference, management, f"http://127.0.0.1:{ports['metrics_address']}/metrics", work)
-    finally:
-        if gateway:
+        torchserve = subprocess.Popen(torchserve_cmd, cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
+        gateway = subprocess.Popen(gateway_cmd, cwd=ROOT, env=env, stdout=gw_out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        try:
+            wait_until(lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200,
+                       {"TorchServe": (torchserve, ts_log), "the gateway": (gateway, gw_log)})
+            yield LiveService(gateway_url, inference, management, f"http://127.0.0.1:{ports['metrics_address']}/metrics", work)
+        finally:
             stop(gateway)
-        stop(torchserve)
+            stop(torchserve)

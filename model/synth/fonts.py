@@ -35,10 +35,17 @@ def font_dirs() -> list[Path]:
     return [Path(d).expanduser() for d in dirs]
 
 
-def _faces(path: Path) -> list[TTFont]:
+def read_faces(path: Path) -> list[tuple[str, dict[int, str]]]:
+    """(name, cmap) of every face in a font file; the file is closed again before returning."""
     if path.suffix.lower() in (".ttc", ".otc"):
-        return list(TTCollection(str(path), lazy=True).fonts)
-    return [TTFont(str(path), lazy=True)]
+        with TTCollection(str(path), lazy=True) as collection:
+            return [(_name(face, path), face.getBestCmap() or {}) for face in collection.fonts]
+    with TTFont(str(path), lazy=True) as face:
+        return [(_name(face, path), face.getBestCmap() or {})]
+
+
+def _name(face: TTFont, path: Path) -> str:
+    return face["name"].getDebugName(4) or path.stem
 
 
 def discover_fonts(charset: Charset, dirs: list[Path] | None = None) -> list[FontFace]:
@@ -52,12 +59,10 @@ def discover_fonts(charset: Charset, dirs: list[Path] | None = None) -> list[Fon
             if path.suffix.lower() not in (".ttf", ".otf", ".ttc", ".otc"):
                 continue
             try:
-                faces = _faces(path)
+                faces = read_faces(path)
             except Exception:  # noqa: BLE001 - a broken font file is skipped, not fatal
                 continue
-            for index, face in enumerate(faces):
-                name = face["name"].getDebugName(4) or path.stem
-                cmap = face.getBestCmap() or {}
+            for index, (name, cmap) in enumerate(faces):
                 covered = frozenset(chr(code) for code in cmap) & wanted
                 unwanted = any(m in name for m in FOREIGN_MARKERS + SYMBOL_MARKERS)
                 if unwanted or name in found or not ascii_printable <= covered:

@@ -22,11 +22,12 @@ def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
 class LineRenderer:
     """Draws one text line with a random font, style and capture degradations. Output: BGR uint8."""
 
-    def __init__(self, fonts: list[FontFace]) -> None:
+    def __init__(self, fonts: list[FontFace], degradation: float = 1.0) -> None:
         if not fonts:
             raise ValueError("no usable fonts found; install the fonts-* packages listed in the README")
         self.fonts = fonts
         self.cjk_fonts = [f for f in fonts if f.cjk]
+        self.degradation = degradation
 
     def pick_font(self, text: str, rng: random.Random) -> FontFace:
         ascii_only = text.isascii()
@@ -63,7 +64,7 @@ class LineRenderer:
                 draw.text((x, pad_top), char, font=font, fill=ink, stroke_width=stroke, stroke_fill=ink)
                 x += step
         _decorate(draw, width, height, pad_top + ascent, ink, rng)
-        return degrade(cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR), rng)
+        return degrade(cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR), rng, self.degradation)
 
 
 def _colours(rng: random.Random) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
@@ -105,46 +106,50 @@ def _decorate(draw: ImageDraw.ImageDraw, width: int, height: int, baseline: int,
             draw.line([(x, 0), (x, height)], fill=ink, width=line_width)
 
 
-def degrade(image: np.ndarray, rng: random.Random) -> np.ndarray:
-    """Capture artefacts: geometry, blur, resolution loss, exposure, noise, binarisation, JPEG."""
+def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
+    """Capture artefacts: geometry, blur, resolution loss, exposure, noise, binarisation, JPEG.
+
+    ``strength`` scales how often each artefact is applied (1.0: the full mix, 0.0: none); training
+    starts with fewer so that CTC finds the alignment sooner.
+    """
     nrng = np.random.default_rng(rng.getrandbits(32))
     h, w = image.shape[:2]
     border = tuple(int(v) for v in np.median(image.reshape(-1, 3), axis=0))
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 * strength:
         angle = rng.uniform(-2.0, 2.0)
         matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 * strength:
         d = 0.06 * h
         src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
         dst = src + np.float32([[rng.uniform(-d, d), rng.uniform(-d, d)] for _ in range(4)])
         image = cv2.warpPerspective(image, cv2.getPerspectiveTransform(src, dst), (w, h), borderValue=border)
-    if rng.random() < 0.25:  # low resolution: thumbnails, plates, far-away signs
+    if rng.random() < 0.25 * strength:  # low resolution: thumbnails, plates, far-away signs
         factor = rng.uniform(0.35, 0.8)
         small = cv2.resize(image, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_AREA)
         image = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 * strength:
         k = rng.choice([3, 3, 5])
         image = cv2.GaussianBlur(image, (k, k), rng.uniform(0.3, 1.2))
-    elif rng.random() < 0.05:  # motion blur
+    elif rng.random() < 0.05 * strength:  # motion blur
         k = rng.randint(3, 5)
         kernel = np.zeros((k, k), np.float32)
         kernel[k // 2, :] = 1.0 / k
         image = cv2.filter2D(image, -1, kernel)
     image = image.astype(np.float32)
-    if rng.random() < 0.4:  # exposure and contrast
+    if rng.random() < 0.4 * strength:  # exposure and contrast
         image = (image - 128.0) * rng.uniform(0.5, 1.3) + 128.0 + rng.uniform(-50, 50)
-    if rng.random() < 0.15:  # shadow over part of the line
+    if rng.random() < 0.15 * strength:  # shadow over part of the line
         x0 = rng.randint(0, w - 1)
         image[:, x0 : x0 + rng.randint(w // 8 + 1, w // 2 + 1)] *= rng.uniform(0.5, 0.85)
-    if rng.random() < 0.35:
+    if rng.random() < 0.35 * strength:
         image += nrng.normal(0, rng.uniform(2, 14), image.shape).astype(np.float32)
     image = np.clip(image, 0, 255).astype(np.uint8)
-    if rng.random() < 0.08:  # bi-level scan
+    if rng.random() < 0.08 * strength:  # bi-level scan
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         image = cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 * strength:
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(20, 90)])
         if ok:
             image = cv2.imdecode(encoded, cv2.IMREAD_COLOR)

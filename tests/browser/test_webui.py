@@ -129,3 +129,20 @@ def test_non_image_file_shows_friendly_error(browser: WebDriver, live_service: A
     assert error.text == "This file is not an image we can read (PNG, JPEG, BMP, WebP)."
     assert browser.find_element(By.ID, "result-text").text == ""
     assert stored_history(browser) == []
+
+
+@pytest.mark.parametrize("image_format, suffix", [("JPEG", ".jpg"), ("BMP", ".bmp"), ("WEBP", ".webp")])
+def test_other_image_formats_are_read(browser: WebDriver, live_service: Any, tmp_path: Path, image_format: str,
+                                      suffix: str) -> None:
+    png = text_line_png(tmp_path / "line.png", "Hello 2024")
+    path = tmp_path / f"line{suffix}"
+    Image.open(png).convert("RGB").save(path, format=image_format)
+    browser.get(live_service.gateway_url + "/")
+
+    browser.find_element(By.ID, "file-input").send_keys(str(path))
+    wait_until_finished(browser)
+
+    assert browser.find_element(By.ID, "app").get_attribute("data-state") == "done"
+    text = browser.find_element(By.ID, "result-text").text
+    similarity = difflib.SequenceMatcher(None, text.replace(" ", "").lower(), "hello2024").ratio()
+    assert similarity >= 0.6, f"{image_format}: recognised {text!r}"

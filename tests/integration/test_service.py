@@ -9,9 +9,7 @@ import numpy as np
 import pytest
 import requests
 
-from model.charset import Charset
 from model.metrics import AccuracyMeter
-from model.synth.fonts import discover_fonts
 from tests.helpers import png_bytes, pick_cjk_font, render_clean_line
 
 ENGLISH_LINES = ["Hello world 2024", "Total amount: 128.50", "Invoice No. 88321", "The quick brown fox"]
@@ -24,8 +22,8 @@ def ocr(service, image_bytes: bytes, **kwargs) -> requests.Response:
 
 
 @pytest.fixture(scope="module")
-def cjk_font():
-    return pick_cjk_font(discover_fonts(Charset.default()))
+def cjk_font(fonts):
+    return pick_cjk_font(fonts)
 
 
 def test_reads_rendered_english_lines(live_service):

@@ -1,0 +1,66 @@
+import random
+
+import numpy as np
+import pytest
+from pathlib import Path
+
+from model.charset import Charset
+from model.synth.corpus import Corpus
+from PIL import ImageFont
+
+from model.synth.fonts import read_faces
+from model.synth.render import LineRenderer
+
+
+@pytest.fixture(scope="module")
+def charset() -> Charset:
+    return Charset.default()
+
+
+@pytest.fixture(scope="module")
+def corpus(charset) -> Corpus:
+    return Corpus(charset)
+
+
+def test_fonts_found(fonts):
+    assert sum(f.cjk for f in fonts) >= 5
+    assert sum(not f.cjk for f in fonts) >= 5
+
+
+def test_corpus_uses_only_charset_characters(corpus, charset):
+    rng = random.Random(3)
+    lines = [corpus.line(rng) for _ in range(2000)]
+    assert all(line and all(c in charset for c in line) for line in lines)
+    assert all(line == line.strip() and "  " not in line for line in lines)
+    joined = "".join(lines)
+    assert sum(c.isascii() and c.isalpha() for c in joined) > 0.1 * len(joined)
+    assert sum(ord(c) >= 0x4E00 for c in joined) > 0.3 * len(joined)
+
+
+def test_corpus_is_seeded(corpus):
+    assert [corpus.line(random.Random(5)) for _ in range(3)] == [corpus.line(random.Random(5)) for _ in range(3)]
+
+
+def test_renderer_is_deterministic_for_a_seed(corpus, fonts):
+    renderer = LineRenderer(fonts)
+    first = [renderer.render(corpus.line(r), r) for r in [random.Random(11)] for _ in range(5)]
+    second = [renderer.render(corpus.line(r), r) for r in [random.Random(11)] for _ in range(5)]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert all(image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8 for image in first)
+
+
+def test_rendered_text_has_a_glyph_in_its_font(corpus, fonts):
+    """No tofu: every character the renderer draws is mapped to a real glyph by the font it picked."""
+    renderer = LineRenderer(fonts)
+    rng = random.Random(2)
+    cmaps = {}
+    for _ in range(40):
+        text = corpus.line(rng)
+        face = renderer.pick_font(text, rng)
+        cmap = cmaps.setdefault((face.path, face.index), read_faces(Path(face.path))[face.index][1])
+        missing = [c for c in text if c != " " and cmap.get(ord(c)) in (None, ".notdef")]
+        assert not missing, (face.name, missing)
+        font = ImageFont.truetype(face.path, 32, index=face.index)
+        empty = [c for c in text if c != " " and font.getmask(c).getbbox() is None]
+        assert not empty, (face.name, empty)
