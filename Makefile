@@ -23,10 +23,10 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-urw-base35 fonts-freefont-ttf
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: run stop test archive train java java-package fonts browser help
+.PHONY: run stop test archive train eval java java-package fonts browser help
 
 help:
-	@echo "make run | stop | test | archive | train"
+	@echo "make run | stop | test | archive | train | eval"
 
 $(VENV_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -91,3 +91,7 @@ test: $(VENV_STAMP) java fonts browser
 TRAIN_ARGS ?=
 train: $(VENV_STAMP) fonts
 	$(PY) -m model.train --run runs/crnn $(TRAIN_ARGS)
+
+# Accuracy per category of the committed weights on the real lines in ../shared/eval/lines.
+eval: $(VENV_STAMP)
+	$(PY) -m model.evaluate --weights $(WEIGHTS)
