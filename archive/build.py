@@ -4,6 +4,7 @@ The archive root holds the TorchScript weights, ``ocr_handler.py``, ``charset.tx
 ``model_config.json`` and the ``model`` package modules the handler imports, so a TorchServe host needs
 only the archive (plus the Python packages in ``archive/requirements.txt``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,16 @@ from model.export import export_serving
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "crnn_ocr"
 # The slice of the model package that serving imports (no training, synthesis or fonts).
-SERVING_MODULES = ("__init__.py", "charset.py", "checkpoint.py", "config.py", "decoding.py", "export.py",
-                   "network.py", "preprocessing.py")
+SERVING_MODULES = (
+    "__init__.py",
+    "charset.py",
+    "checkpoint.py",
+    "config.py",
+    "decoding.py",
+    "export.py",
+    "network.py",
+    "preprocessing.py",
+)
 
 log = logging.getLogger("archive")
 
@@ -46,14 +55,22 @@ def build(weights: Path, export_path: Path, version: str) -> Path:
         script = stage(weights, staging)
         command = [
             str(Path(sys.executable).parent / "torch-model-archiver"),
-            "--model-name", MODEL_NAME,
-            "--version", version,
-            "--serialized-file", str(script),
-            "--handler", str(staging / "ocr_handler.py"),
-            "--extra-files", str(staging / "extra"),
-            "--config-file", str(ROOT / "archive" / "model-config.yaml"),
-            "--requirements-file", str(ROOT / "archive" / "requirements.txt"),
-            "--export-path", str(export_path),
+            "--model-name",
+            MODEL_NAME,
+            "--version",
+            version,
+            "--serialized-file",
+            str(script),
+            "--handler",
+            str(staging / "ocr_handler.py"),
+            "--extra-files",
+            str(staging / "extra"),
+            "--config-file",
+            str(ROOT / "archive" / "model-config.yaml"),
+            "--requirements-file",
+            str(ROOT / "archive" / "requirements.txt"),
+            "--export-path",
+            str(export_path),
             "--force",
         ]
         subprocess.run(command, check=True)

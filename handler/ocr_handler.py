@@ -7,6 +7,7 @@ answer: a bad image becomes that request's own 400 JSON error and the rest of th
 The archive ships this file at its root next to the ``model`` package (preprocessing, charset,
 decoding), so serving runs the very code that training used.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,9 @@ class OCRHandler(BaseHandler):
         with torch.inference_mode():
             classes = self.model(torch.zeros(1, 1, self.config.preprocess.height, 64)).shape[-1]
         if classes != self.charset.num_classes:
-            raise RuntimeError(f"model emits {classes} classes but charset {self.charset.version} has {self.charset.num_classes}")
+            raise RuntimeError(
+                f"model emits {classes} classes but charset {self.charset.version} has {self.charset.num_classes}"
+            )
         self.initialized = True
         log.info("OCR handler ready: %s, %d threads", self.model_info, threads)
 
@@ -66,6 +69,9 @@ class OCRHandler(BaseHandler):
                 item["image"] = preprocess(request_image(row), self.config.preprocess)
             except ImageError as err:
                 item["error"] = err
+            except Exception:  # noqa: BLE001 - a decoder bug on one odd file must not fail the batch
+                log.exception("unexpected error while preprocessing a request")
+                item["error"] = ImageError("invalid_image", "the image could not be processed")
             item["timings"]["preprocess_ms"] = _ms_since(start)
             items.append(item)
         return items
@@ -104,13 +110,15 @@ class OCRHandler(BaseHandler):
                 metrics.add_counter("OCRLinesRecognised", 1, None)
                 metrics.add_time("OCRPreprocessMs", timings["preprocess_ms"], None, "ms")
                 metrics.add_time("OCRInferenceMs", timings["inference_ms"], None, "ms")
-            results.append({
-                "text": decoded.text,
-                "confidence": decoded.confidence,
-                "char_probs": decoded.char_probs,
-                "timings": timings,
-                "model": self.model_info,
-            })
+            results.append(
+                {
+                    "text": decoded.text,
+                    "confidence": decoded.confidence,
+                    "char_probs": decoded.char_probs,
+                    "timings": timings,
+                    "model": self.model_info,
+                }
+            )
         return results
 
 
@@ -130,7 +138,7 @@ def request_image(row: dict[str, Any]) -> bytes:
         return bytes(body)
     if isinstance(body, str):
         return decode_base64(body)
-    raise ImageError("missing_image", "send the image bytes as the body, or JSON {\"image\": \"<base64>\"}")
+    raise ImageError("missing_image", 'send the image bytes as the body, or JSON {"image": "<base64>"}')
 
 
 def decode_base64(value: Any) -> bytes:

@@ -5,11 +5,12 @@ and travels with the weights (checkpoint and ``.mar``), so a model is never pair
 
 Regenerate the file with ``python -m model.charset`` (it is derived from the codecs, not typed by hand).
 """
+
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 BLANK = 0
 VERSION = "v1"
@@ -18,8 +19,7 @@ DEFAULT_PATH = Path(__file__).with_name(f"charset_{VERSION}.txt")
 # Punctuation and symbols that Chinese documents use beside the GB2312 hanzi: full-width forms of
 # ASCII punctuation plus CJK brackets, quotes, dashes, units and circled numbers.
 CJK_PUNCTUATION = (
-    "，。、；：？！“”‘’（）【】《》〈〉「」『』〔〕—…·￥～％＋－＝＃＆＊／＠"
-    "×÷±°℃‰№§●○■□△▲◆◇★☆→←↑↓①②③④⑤⑥⑦⑧⑨⑩"
+    "，。、；：？！“”‘’（）【】《》〈〉「」『』〔〕—…·￥～％＋－＝＃＆＊／＠×÷±°℃‰№§●○■□△▲◆◇★☆→←↑↓①②③④⑤⑥⑦⑧⑨⑩"
 )
 
 
@@ -90,7 +90,7 @@ class Charset:
         return "\n".join([header, *self.chars]) + "\n"
 
     @classmethod
-    def from_text(cls, text: str) -> "Charset":
+    def from_text(cls, text: str) -> Charset:
         lines = text.split("\n")
         if not lines or not lines[0].startswith("# crnn-ocr charset "):
             raise CharsetError("missing charset header line")
@@ -99,11 +99,11 @@ class Charset:
         return cls([line for line in lines[1:] if line != ""], version)
 
     @classmethod
-    def from_file(cls, path: str | Path) -> "Charset":
+    def from_file(cls, path: str | Path) -> Charset:
         return cls.from_text(Path(path).read_text(encoding="utf-8"))
 
     @classmethod
-    def default(cls) -> "Charset":
+    def default(cls) -> Charset:
         return cls.from_file(DEFAULT_PATH)
 
     def save(self, path: str | Path) -> None:

@@ -1,6 +1,7 @@
 """Checkpoints hold ``{config, charset, state_dict}``, never a bare state dict, so whoever loads
 weights also gets the alphabet and the preprocessing they were trained with.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 Both dataclasses are stored inside every checkpoint, so the handler and the evaluation scripts rebuild
 exactly the preprocessing and network that training used.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -46,7 +47,7 @@ class ModelConfig:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ModelConfig":
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         data = dict(data)
         data["conv_channels"] = tuple(data["conv_channels"])
         data["preprocess"] = PreprocessConfig(**data.get("preprocess", {}))

@@ -1,8 +1,9 @@
 """Synthetic line datasets for training and validation, built on the renderer and preprocessing."""
+
 from __future__ import annotations
 
 import random
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -26,8 +27,17 @@ class SyntheticBatches(IterableDataset):
     padded to a width close to its own lines' and little compute is spent on padding.
     """
 
-    def __init__(self, charset: Charset, fonts: list[FontFace], preprocess_config: PreprocessConfig, seed: int,
-                 batch_size: int, pool: int = 8, max_width: int = 1024, degradation: float = 1.0) -> None:
+    def __init__(
+        self,
+        charset: Charset,
+        fonts: list[FontFace],
+        preprocess_config: PreprocessConfig,
+        seed: int,
+        batch_size: int,
+        pool: int = 8,
+        max_width: int = 1024,
+        degradation: float = 1.0,
+    ) -> None:
         super().__init__()
         self.charset = charset
         self.fonts = fonts
@@ -64,7 +74,9 @@ def make_sample(
     return image, charset.encode(text), text
 
 
-def fixed_samples(charset: Charset, fonts: list[FontFace], config: PreprocessConfig, seed: int, count: int) -> list[Sample]:
+def fixed_samples(
+    charset: Charset, fonts: list[FontFace], config: PreprocessConfig, seed: int, count: int
+) -> list[Sample]:
     """A reproducible set, e.g. the synthetic validation set."""
     rng = random.Random(seed)
     corpus = Corpus(charset)

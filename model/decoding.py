@@ -1,4 +1,5 @@
 """Greedy CTC decoding: the one decoder used by evaluation, training logs and the handler."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

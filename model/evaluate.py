@@ -1,5 +1,6 @@
 """Character and exact-line accuracy per category on real labelled lines (``labels.tsv``: file, text,
 category), e.g. ``../shared/eval/lines``. Used to decide whether new weights are worth committing."""
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,10 @@ DEFAULT_LINES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lines
 
 def read_labels(folder: Path) -> list[tuple[Path, str, str]]:
     with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
-        return [(folder / row["file"], row["text"], row["category"]) for row in csv.DictReader(f, delimiter="\t",
-                                                                                               quoting=csv.QUOTE_NONE)]
+        return [
+            (folder / row["file"], row["text"], row["category"])
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        ]
 
 
 @torch.inference_mode()
@@ -66,8 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
     meters, latencies = evaluate_lines(args.weights, args.lines)
     print(format_table(meters))
-    print(f"median {np.median(latencies):.1f} ms per line (preprocessing + inference + decoding, "
-          f"{args.threads} thread)")
+    print(
+        f"median {np.median(latencies):.1f} ms per line (preprocessing + inference + decoding, {args.threads} thread)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 ``torchscript``: write what the handler loads: ``crnn.torchscript.pt``, ``charset.txt`` and
 ``model_config.json``, all taken from the same checkpoint so they can never disagree.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -1,14 +1,33 @@
 """Scoring as defined in shared/eval/README.md: NFKC plus CJK punctuation folded to ASCII, whitespace
 removed, then 1 - edit distance / reference length."""
+
 from __future__ import annotations
 
 import unicodedata
 
-_PUNCT_FOLD = str.maketrans({
-    "。": ".", "、": ",", "“": '"', "”": '"', "「": '"', "」": '"', "『": '"', "』": '"',
-    "‘": "'", "’": "'", "【": "[", "】": "]", "〔": "(", "〕": ")", "《": "<", "》": ">",
-    "〈": "<", "〉": ">", "〜": "~",
-})
+_PUNCT_FOLD = str.maketrans(
+    {
+        "。": ".",
+        "、": ",",
+        "“": '"',
+        "”": '"',
+        "「": '"',
+        "」": '"',
+        "『": '"',
+        "』": '"',
+        "‘": "'",
+        "’": "'",
+        "【": "[",
+        "】": "]",
+        "〔": "(",
+        "〕": ")",
+        "《": "<",
+        "》": ">",
+        "〈": "<",
+        "〉": ">",
+        "〜": "~",
+    }
+)
 
 
 def normalise(text: str) -> str:

@@ -3,9 +3,8 @@
 The extractor reduces a 1 x 32 x W line image to a 1 x W/4 feature sequence; every column of it is one
 CTC frame, so a character ~32 px wide gets ~8 frames and a narrow Latin letter ~2.
 """
-from __future__ import annotations
 
-from typing import Optional
+from __future__ import annotations
 
 import torch
 from torch import nn
@@ -28,12 +27,20 @@ class FeatureExtractor(nn.Module):
         super().__init__()
         c1, c2, c3, c4, c5, c6 = channels
         self.body = nn.Sequential(
-            *_conv(1, c1), nn.MaxPool2d(2, 2),  # 16 x W/2
-            *_conv(c1, c2), nn.MaxPool2d(2, 2),  # 8 x W/4
-            *_conv(c2, c3), *_conv(c3, c4), nn.MaxPool2d((2, 1), (2, 1)),  # 4 x W/4
-            *_conv(c4, c5), *_conv(c5, c6), nn.MaxPool2d((2, 1), (2, 1)),  # 2 x W/4
+            *_conv(1, c1),
+            nn.MaxPool2d(2, 2),  # 16 x W/2
+            *_conv(c1, c2),
+            nn.MaxPool2d(2, 2),  # 8 x W/4
+            *_conv(c2, c3),
+            *_conv(c3, c4),
+            nn.MaxPool2d((2, 1), (2, 1)),  # 4 x W/4
+            *_conv(c4, c5),
+            *_conv(c5, c6),
+            nn.MaxPool2d((2, 1), (2, 1)),  # 2 x W/4
             # Collapse the last two rows into one feature column per frame.
-            nn.Conv2d(c6, c6, (2, 1), bias=False), nn.BatchNorm2d(c6), nn.ReLU(inplace=True),
+            nn.Conv2d(c6, c6, (2, 1), bias=False),
+            nn.BatchNorm2d(c6),
+            nn.ReLU(inplace=True),
         )
         self.out_channels = c6
 
@@ -67,7 +74,7 @@ class CRNN(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
         self.classifier = nn.Linear(2 * config.lstm_hidden, num_classes)
 
-    def forward(self, images: torch.Tensor, widths: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(self, images: torch.Tensor, widths: torch.Tensor | None = None) -> torch.Tensor:
         features = self.features(images).squeeze(2).permute(0, 2, 1)  # N, T, C
         frames = features.shape[1]
         if widths is None:

@@ -1,6 +1,7 @@
 """The one preprocessing path from image (bytes or array) to network input, shared by training,
 evaluation and the TorchServe handler. Its settings come from the checkpoint's PreprocessConfig.
 """
+
 from __future__ import annotations
 
 import io
@@ -32,9 +33,7 @@ def _check_pixels(data: bytes, max_pixels: int) -> None:
     except Exception:  # noqa: BLE001 - Pillow raises many types for junk; OpenCV has the final word
         return
     if width * height > max_pixels:
-        raise ImageError(
-            "image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels"
-        )
+        raise ImageError("image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:

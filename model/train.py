@@ -4,6 +4,7 @@ Writes ``<run>/last.pt`` every ``--checkpoint-every`` steps and ``<run>/best.pt`
 validation character accuracy improves; running the same command again resumes from ``last.pt``.
 Uses CUDA when present, else the CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-every", type=int, default=200)
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--degradation", type=float, default=1.0,
-                        help="how often capture artefacts are applied to training lines (0-1)")
+    parser.add_argument(
+        "--degradation", type=float, default=1.0, help="how often capture artefacts are applied to training lines (0-1)"
+    )
     parser.add_argument("--max-minutes", type=float, default=0, help="stop (after a checkpoint) after this long")
     return parser.parse_args(argv)
 
@@ -59,7 +61,9 @@ def learning_rate(step: int, args: argparse.Namespace) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: torch.nn.Module, samples: list, charset: Charset, device: torch.device, batch_size: int = 64) -> AccuracyMeter:
+def evaluate(
+    model: torch.nn.Module, samples: list, charset: Charset, device: torch.device, batch_size: int = 64
+) -> AccuracyMeter:
     model.eval()
     meter = AccuracyMeter()
     for start in range(0, len(samples), batch_size):
@@ -96,20 +100,39 @@ def main(args: argparse.Namespace) -> None:
     optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     if resumed and "optimiser" in payload:
         optimiser.load_state_dict(payload["optimiser"])
-    log.info("device %s, %.2fM parameters, %d classes, step %d", device, count_parameters(model) / 1e6, charset.num_classes, step)
+    log.info(
+        "device %s, %.2fM parameters, %d classes, step %d",
+        device,
+        count_parameters(model) / 1e6,
+        charset.num_classes,
+        step,
+    )
 
     fonts = discover_fonts(charset)
     log.info("%d fonts (%d CJK)", len(fonts), sum(f.cjk for f in fonts))
     preprocess_config = model.config.preprocess
     validation = fixed_samples(charset, fonts, preprocess_config, VALIDATION_SEED, args.val_size)
     # A fresh data seed per (re)start, so a resumed run does not replay the lines it has seen.
-    stream = SyntheticBatches(charset, fonts, preprocess_config, seed=args.seed * 1_000_003 + step,
-                              batch_size=args.batch_size, degradation=args.degradation)
-    loader = DataLoader(stream, batch_size=None, num_workers=args.workers,
-                        persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
+    stream = SyntheticBatches(
+        charset,
+        fonts,
+        preprocess_config,
+        seed=args.seed * 1_000_003 + step,
+        batch_size=args.batch_size,
+        degradation=args.degradation,
+    )
+    loader = DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=args.workers,
+        persistent_workers=args.workers > 0,
+        prefetch_factor=4 if args.workers else None,
+    )
 
     def checkpoint(path: Path) -> None:
-        save_checkpoint(path, model, charset, {"step": step, "best_char_accuracy": best, "optimiser": optimiser.state_dict()})
+        save_checkpoint(
+            path, model, charset, {"step": step, "best_char_accuracy": best, "optimiser": optimiser.state_dict()}
+        )
 
     started = time.monotonic()
     window_loss, window_start = 0.0, time.monotonic()
@@ -118,9 +141,17 @@ def main(args: argparse.Namespace) -> None:
             break
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, args)
-        log_probs = model(batch["images"].to(device), batch["widths"]).log_softmax(-1).permute(1, 0, 2)  # T, N, C for CTC
-        loss = F.ctc_loss(log_probs, batch["targets"].to(device), batch["frame_lengths"], batch["target_lengths"],
-                          blank=0, zero_infinity=True)
+        log_probs = (
+            model(batch["images"].to(device), batch["widths"]).log_softmax(-1).permute(1, 0, 2)
+        )  # T, N, C for CTC
+        loss = F.ctc_loss(
+            log_probs,
+            batch["targets"].to(device),
+            batch["frame_lengths"],
+            batch["target_lengths"],
+            blank=0,
+            zero_infinity=True,
+        )
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -129,8 +160,13 @@ def main(args: argparse.Namespace) -> None:
         window_loss += loss.item()
         if step % args.log_every == 0:
             elapsed = time.monotonic() - window_start
-            log.info("step %d loss %.4f lr %.2e %.1f lines/s", step, window_loss / args.log_every,
-                     learning_rate(step, args), args.log_every * args.batch_size / elapsed)
+            log.info(
+                "step %d loss %.4f lr %.2e %.1f lines/s",
+                step,
+                window_loss / args.log_every,
+                learning_rate(step, args),
+                args.log_every * args.batch_size / elapsed,
+            )
             window_loss, window_start = 0.0, time.monotonic()
         if step % args.val_every == 0:
             meter = evaluate(model, validation, charset, device)

@@ -1,5 +1,6 @@
 """Session fixtures that run the real service: the .mar built from the committed weights, a real
 TorchServe started from a model store holding only that archive, and the real gateway (gunicorn)."""
+
 from __future__ import annotations
 
 import os
@@ -9,9 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -109,23 +110,55 @@ def live_service(tmp_path_factory, built_mar) -> Iterator[LiveService]:
     management = f"http://127.0.0.1:{ports['management_address']}"
     gateway_url = f"http://127.0.0.1:{free_port()}"
     # TMPDIR keeps TorchServe's pid file apart from a `make run` instance on the same machine.
-    env = {**os.environ, "TMPDIR": str(work), "LOG_LOCATION": str(work / "logs"),
-           "METRICS_LOCATION": str(work / "logs"), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-           "OCR_TORCHSERVE_URL": inference, "OCR_MANAGEMENT_URL": management}
-    torchserve_cmd = [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store),
-                      "--ts-config", str(config), "--models", "crnn_ocr=crnn_ocr.mar"]
-    gateway_cmd = [str(BIN / "gunicorn"), "--bind", gateway_url.removeprefix("http://"), "--workers", "2",
-                   "--timeout", "60", "--access-logfile", "-", "gateway.wsgi:app"]
+    env = {
+        **os.environ,
+        "TMPDIR": str(work),
+        "LOG_LOCATION": str(work / "logs"),
+        "METRICS_LOCATION": str(work / "logs"),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OCR_TORCHSERVE_URL": inference,
+        "OCR_MANAGEMENT_URL": management,
+    }
+    torchserve_cmd = [
+        str(BIN / "torchserve"),
+        "--start",
+        "--foreground",
+        "--ncs",
+        "--model-store",
+        str(store),
+        "--ts-config",
+        str(config),
+        "--models",
+        "crnn_ocr=crnn_ocr.mar",
+    ]
+    gateway_cmd = [
+        str(BIN / "gunicorn"),
+        "--bind",
+        gateway_url.removeprefix("http://"),
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+        "--access-logfile",
+        "-",
+        "gateway.wsgi:app",
+    ]
     ts_log, gw_log = work / "torchserve.out", work / "gateway.out"
     with ts_log.open("w") as ts_out, gw_log.open("w") as gw_out:
-        torchserve = subprocess.Popen(torchserve_cmd, cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT,
-                                      start_new_session=True)
-        gateway = subprocess.Popen(gateway_cmd, cwd=ROOT, env=env, stdout=gw_out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        torchserve = subprocess.Popen(
+            torchserve_cmd, cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        gateway = subprocess.Popen(
+            gateway_cmd, cwd=ROOT, env=env, stdout=gw_out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
-            wait_until(lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200,
-                       {"TorchServe": (torchserve, ts_log), "the gateway": (gateway, gw_log)})
-            yield LiveService(gateway_url, inference, management, f"http://127.0.0.1:{ports['metrics_address']}/metrics", work)
+            wait_until(
+                lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200,
+                {"TorchServe": (torchserve, ts_log), "the gateway": (gateway, gw_log)},
+            )
+            yield LiveService(
+                gateway_url, inference, management, f"http://127.0.0.1:{ports['metrics_address']}/metrics", work
+            )
         finally:
             stop(gateway)
             stop(torchserve)

@@ -1,4 +1,5 @@
 """Small helpers shared by tests: fixture images made on the fly, never files from elsewhere."""
+
 from __future__ import annotations
 
 import random

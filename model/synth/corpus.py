@@ -5,15 +5,16 @@ by frequency (wordfreq), and business strings (amounts, dates, phone numbers, co
 from small templates. A share of lines draws characters uniformly from the charset so that rare
 GB2312 characters are seen often enough to be learnt.
 """
+
 from __future__ import annotations
 
 import bisect
 import itertools
 import random
 import string
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from model.charset import Charset
 
@@ -32,7 +33,7 @@ class WeightedWords:
     cumulative: list[float]
 
     @classmethod
-    def from_pairs(cls, pairs: list[tuple[str, float]]) -> "WeightedWords":
+    def from_pairs(cls, pairs: list[tuple[str, float]]) -> WeightedWords:
         words = [w for w, _ in pairs]
         cumulative = list(itertools.accumulate(f for _, f in pairs))
         return cls(words, cumulative)
@@ -89,11 +90,8 @@ class Corpus:
         ]
 
     def line(self, rng: random.Random) -> str:
-        x = rng.random() * sum(w for w, _ in self.generators)
-        for weight, generate in self.generators:
-            x -= weight
-            if x <= 0:
-                break
+        weights = [weight for weight, _ in self.generators]
+        generate = rng.choices([g for _, g in self.generators], weights)[0]
         text = " ".join(generate(rng).split())  # no leading, trailing or doubled spaces
         return self.charset.filter(text) or "0"
 
@@ -134,7 +132,7 @@ class Corpus:
         if rng.random() < 0.3:
             text += rng.choice(".!?.")
         if rng.random() < 0.06:
-            opening, closing = rng.choice(['()', '""', '[]'])
+            opening, closing = rng.choice(["()", '""', "[]"])
             text = f"{opening}{text}{closing}"
         return text
 
@@ -170,13 +168,19 @@ class Corpus:
             lambda: f"{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
             lambda: f"{d:02d}/{m:02d}/{y}",
             lambda: f"{hh:02d}:{mm:02d}",
-            lambda: f"{rng.choice(['金额', '合计', '总计', '价税合计', '实付', 'TOTAL', 'Amount', '小计'])}"
-            f"{rng.choice(['：', ':', ' '])}{rng.choice(['￥', '¥', 'RM', '$', ''])}{amount}",
-            lambda: f"{rng.choice(['电话', 'Tel', 'TEL', '手机'])}{rng.choice(['：', ':'])}"
-            f"{rng.choice(['13', '15', '18', '010-', '021-', '0755-'])}{rng.randint(10**7, 10**9 - 1)}",
+            lambda: (
+                f"{rng.choice(['金额', '合计', '总计', '价税合计', '实付', 'TOTAL', 'Amount', '小计'])}"
+                f"{rng.choice(['：', ':', ' '])}{rng.choice(['￥', '¥', 'RM', '$', ''])}{amount}"
+            ),
+            lambda: (
+                f"{rng.choice(['电话', 'Tel', 'TEL', '手机'])}{rng.choice(['：', ':'])}"
+                f"{rng.choice(['13', '15', '18', '010-', '021-', '0755-'])}{rng.randint(10**7, 10**9 - 1)}"
+            ),
             lambda: f"{rng.randint(10**16, 10**17 - 1)}{rng.choice('0123456789X')}",
-            lambda: f"{rng.choice(['发票代码', '发票号码', 'No.', 'Invoice No', '订单号', '单号'])}"
-            f"{rng.choice(['：', ':', ' '])}{rng.randint(10**7, 10**12)}",
+            lambda: (
+                f"{rng.choice(['发票代码', '发票号码', 'No.', 'Invoice No', '订单号', '单号'])}"
+                f"{rng.choice(['：', ':', ' '])}{rng.randint(10**7, 10**12)}"
+            ),
             lambda: self.address(rng),
             lambda: f"{rng.choice(['数量', 'QTY', '单价', 'Qty'])} {rng.randint(1, 99)} x {amount}",
             lambda: "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(rng.randint(6, 18))),
@@ -196,10 +200,14 @@ class Corpus:
         return "".join(rng.choice(self.charset.chars) for _ in range(rng.randint(2, 16)))
 
     def plate(self, rng: random.Random) -> str:
-        tail = "".join(rng.choice(string.ascii_uppercase.replace("I", "").replace("O", "") + string.digits) for _ in range(5))
+        tail = "".join(
+            rng.choice(string.ascii_uppercase.replace("I", "").replace("O", "") + string.digits) for _ in range(5)
+        )
         return f"{rng.choice(PROVINCES)}{rng.choice(string.ascii_uppercase)}{tail}"
 
     def shop_sign(self, rng: random.Random) -> str:
         name = self.chinese_sentence(rng, rng.randint(2, 4)).rstrip(CN_PUNCT_END)
-        kind = rng.choice(["超市", "饭店", "药房", "便利店", "酒店", "银行", "书店", "餐厅", "理发店", "茶馆", "面馆", "公司"])
+        kind = rng.choice(
+            ["超市", "饭店", "药房", "便利店", "酒店", "银行", "书店", "餐厅", "理发店", "茶馆", "面馆", "公司"]
+        )
         return f"{name}{kind}"

@@ -1,4 +1,5 @@
 """Finds the installed fonts that can draw the charset and records which characters each covers."""
+
 from __future__ import annotations
 
 import os

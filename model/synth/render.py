@@ -2,6 +2,7 @@
 
 Everything random comes from the ``random.Random`` passed in, so a seed reproduces a line exactly.
 """
+
 from __future__ import annotations
 
 import random

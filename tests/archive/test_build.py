@@ -14,8 +14,14 @@ def test_archive_is_self_contained(built_mar):
         manifest = json.loads(mar.read("MAR-INF/MANIFEST.json"))
         config = yaml.safe_load(mar.read("model-config.yaml"))
         meta = json.loads(mar.read("model_config.json"))
-    expected = {"crnn.torchscript.pt", "ocr_handler.py", "charset.txt", "model_config.json", "model-config.yaml",
-                "requirements.txt"} | {f"model/{name}" for name in SERVING_MODULES}
+    expected = {
+        "crnn.torchscript.pt",
+        "ocr_handler.py",
+        "charset.txt",
+        "model_config.json",
+        "model-config.yaml",
+        "requirements.txt",
+    } | {f"model/{name}" for name in SERVING_MODULES}
     assert expected <= names
     assert not any(name.startswith(("model/synth", "model/train", "tests/")) for name in names)
     assert manifest["model"]["handler"] == "ocr_handler.py"

@@ -101,8 +101,8 @@ def test_upload_png_shows_text_confidence_and_history(browser: WebDriver, live_s
     text = browser.find_element(By.ID, "result-text").text
     normalised = text.replace(" ", "").lower()
     similarity = difflib.SequenceMatcher(None, normalised, "hello2024").ratio()
-    # The model is still early in training: ask for most characters, not all.
-    assert similarity >= 0.6, f"recognised {text!r} (similarity {similarity:.2f})"
+    # A clean printed line: the trained model reads it (near-)exactly; allow one slip.
+    assert similarity >= 0.8, f"recognised {text!r} (similarity {similarity:.2f})"
 
     confidence = browser.find_element(By.ID, "result-confidence").text
     match = re.fullmatch(r"(\d{1,3}(?:\.\d+)?)\s*%", confidence)
@@ -145,4 +145,4 @@ def test_other_image_formats_are_read(browser: WebDriver, live_service: Any, tmp
     assert browser.find_element(By.ID, "app").get_attribute("data-state") == "done"
     text = browser.find_element(By.ID, "result-text").text
     similarity = difflib.SequenceMatcher(None, text.replace(" ", "").lower(), "hello2024").ratio()
-    assert similarity >= 0.6, f"{image_format}: recognised {text!r}"
+    assert similarity >= 0.8, f"{image_format}: recognised {text!r}"

@@ -4,10 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ts
 import yaml
 from ts.context import Context, RequestProcessor
 from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
-import ts
 
 from handler.ocr_handler import OCRHandler
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
@@ -30,8 +30,9 @@ def make_context(model_dir: Path, batch: int) -> Context:
     metrics = MetricsCacheYamlImpl(config_file_path=str(Path(ts.__file__).parent / "configs" / "metrics.yaml"))
     metrics.initialize_cache()
     model_yaml = yaml.safe_load((ROOT / "archive" / "model-config.yaml").read_text())
-    context = Context("crnn_ocr", str(model_dir), manifest, batch, None, "0.12.0", metrics=metrics,
-                      model_yaml_config=model_yaml)
+    context = Context(
+        "crnn_ocr", str(model_dir), manifest, batch, None, "0.12.0", metrics=metrics, model_yaml_config=model_yaml
+    )
     context.request_processor = [RequestProcessor({}) for _ in range(batch)]
     metrics.request_ids = {i: f"req-{i}" for i in range(batch)}
     return context

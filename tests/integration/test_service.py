@@ -1,4 +1,5 @@
 """The real service end to end: gateway -> TorchServe -> handler, on rendered text lines."""
+
 from __future__ import annotations
 
 import base64
@@ -10,15 +11,19 @@ import pytest
 import requests
 
 from model.metrics import AccuracyMeter
-from tests.helpers import png_bytes, pick_cjk_font, render_clean_line
+from tests.helpers import pick_cjk_font, png_bytes, render_clean_line
 
 ENGLISH_LINES = ["Hello world 2024", "Total amount: 128.50", "Invoice No. 88321", "The quick brown fox"]
 CHINESE_LINES = ["中华人民共和国", "发票代码", "合计金额", "北京市朝阳区"]
 
 
 def ocr(service, image_bytes: bytes, **kwargs) -> requests.Response:
-    return requests.post(f"{service.gateway_url}/api/v1/ocr",
-                         json={"image": base64.b64encode(image_bytes).decode()}, timeout=60, **kwargs)
+    return requests.post(
+        f"{service.gateway_url}/api/v1/ocr",
+        json={"image": base64.b64encode(image_bytes).decode()},
+        timeout=60,
+        **kwargs,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +51,7 @@ def test_reads_rendered_chinese_lines(live_service, cjk_font):
         response = ocr(live_service, png_bytes(image))
         assert response.status_code == 200, response.text
         meter.add(response.json()["text"], text)
-    assert meter.char_accuracy >= 0.75, meter.char_accuracy
+    assert meter.char_accuracy >= 0.9, meter.char_accuracy
 
 
 def test_data_url_jpeg_and_light_on_dark(live_service):
@@ -68,16 +73,33 @@ def large_blank_png() -> bytes:
 @pytest.mark.parametrize(
     "kwargs, status, code",
     [
-        ({"data": b"image=abc", "headers": {"Content-Type": "application/x-www-form-urlencoded"}}, 415, "unsupported_media_type"),
+        (
+            {"data": b"image=abc", "headers": {"Content-Type": "application/x-www-form-urlencoded"}},
+            415,
+            "unsupported_media_type",
+        ),
         ({"data": b"{not json", "headers": {"Content-Type": "application/json"}}, 400, "invalid_json"),
         ({"json": {"picture": "abc"}}, 400, "missing_image"),
         ({"json": {"image": "***not base64***"}}, 400, "invalid_base64"),
         ({"json": {"image": base64.b64encode(b"just some text, not an image").decode()}}, 400, "invalid_image"),
         ({"json": {"image": base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64).decode()}}, 400, "invalid_image"),
         ({"json": {"image": base64.b64encode(large_blank_png()).decode()}}, 400, "image_too_large"),
-        ({"data": b"{" + b" " * (16 * 1024 * 1024) + b"}", "headers": {"Content-Type": "application/json"}}, 413, "payload_too_large"),
+        (
+            {"data": b"{" + b" " * (16 * 1024 * 1024) + b"}", "headers": {"Content-Type": "application/json"}},
+            413,
+            "payload_too_large",
+        ),
     ],
-    ids=["not-json-type", "bad-json", "missing-field", "bad-base64", "not-an-image", "corrupt-png", "too-many-pixels", "body-too-large"],
+    ids=[
+        "not-json-type",
+        "bad-json",
+        "missing-field",
+        "bad-base64",
+        "not-an-image",
+        "corrupt-png",
+        "too-many-pixels",
+        "body-too-large",
+    ],
 )
 def test_bad_input_gets_a_json_error(live_service, kwargs, status, code):
     response = requests.post(f"{live_service.gateway_url}/api/v1/ocr", timeout=60, **kwargs)

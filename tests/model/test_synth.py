@@ -1,13 +1,12 @@
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
-from pathlib import Path
+from PIL import ImageFont
 
 from model.charset import Charset
 from model.synth.corpus import Corpus
-from PIL import ImageFont
-
 from model.synth.fonts import read_faces
 from model.synth.render import LineRenderer
 
