@@ -23,10 +23,10 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-urw-base35 fonts-freefont-ttf
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: run stop test archive train eval java java-package fonts browser help
+.PHONY: run stop test archive train eval bench java java-package fonts browser help
 
 help:
-	@echo "make run | stop | test | archive | train | eval"
+	@echo "make run | stop | test | archive | train | eval | bench"
 
 $(VENV_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -95,3 +95,9 @@ train: $(VENV_STAMP) fonts
 # Accuracy per category of the committed weights on the real lines in ../shared/eval/lines.
 eval: $(VENV_STAMP)
 	$(PY) -m model.evaluate --weights $(WEIGHTS)
+
+# Speed and memory: one-thread latency of a 20-character line, then the whole service under a
+# bounded sustained load (latency percentiles, throughput, server memory before and after).
+bench: $(VENV_STAMP) java fonts
+	$(PY) -m tests.bench.model_latency
+	$(PY) -m tests.bench.service

@@ -1,0 +1,155 @@
+"""Runs the real service for tests and benchmarks: a TorchServe started from a model store holding
+only the built .mar, on free ports, and the real gateway (gunicorn) in front of it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+START_TIMEOUT_S = 180
+
+
+@dataclass(frozen=True)
+class LiveService:
+    gateway_url: str
+    inference_url: str
+    management_url: str
+    metrics_url: str
+    workdir: Path
+    torchserve_pid: int  # leader of TorchServe's process group (front end and workers)
+    gateway_pid: int  # gunicorn master
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, processes: dict[str, tuple[subprocess.Popen, Path]]) -> None:
+    """Poll ``check`` until it is true; fail early, with the log, if a process dies meanwhile."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for name, (process, log) in processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; log:\n{log.read_text()[-4000:]}")
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    logs = "\n".join(f"--- {name}:\n{log.read_text()[-3000:]}" for name, (_, log) in processes.items())
+    raise RuntimeError(f"not ready after {START_TIMEOUT_S} s\n{logs}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a process started in its own session, with all its children (TorchServe's workers)."""
+    for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(wait_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def torchserve_config(ports: dict[str, int], target: Path) -> Path:
+    """The repository's config.properties with the three addresses moved to free ports."""
+    lines = []
+    for line in (ROOT / "config.properties").read_text().splitlines():
+        key = line.split("=", 1)[0]
+        if key in ports:
+            line = f"{key}=http://127.0.0.1:{ports[key]}"
+        lines.append(line)
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
+@contextmanager
+def run_service(mar: Path, work: Path) -> Iterator[LiveService]:
+    """Start TorchServe and the gateway in ``work``; stop both (and TorchServe's workers) on exit."""
+    # Only the .mar is copied into an otherwise empty store: the archive must be self-contained.
+    store = work / "model-store"
+    store.mkdir()
+    shutil.copy2(mar, store / mar.name)
+    ports = {key: free_port() for key in ("inference_address", "management_address", "metrics_address")}
+    config = torchserve_config(ports, work / "config.properties")
+    inference = f"http://127.0.0.1:{ports['inference_address']}"
+    management = f"http://127.0.0.1:{ports['management_address']}"
+    gateway_url = f"http://127.0.0.1:{free_port()}"
+    # TMPDIR keeps TorchServe's pid file apart from a `make run` instance on the same machine.
+    env = {
+        **os.environ,
+        "TMPDIR": str(work),
+        "LOG_LOCATION": str(work / "logs"),
+        "METRICS_LOCATION": str(work / "logs"),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OCR_TORCHSERVE_URL": inference,
+        "OCR_MANAGEMENT_URL": management,
+    }
+    torchserve_cmd = [
+        str(BIN / "torchserve"),
+        "--start",
+        "--foreground",
+        "--ncs",
+        "--model-store",
+        str(store),
+        "--ts-config",
+        str(config),
+        "--models",
+        "crnn_ocr=crnn_ocr.mar",
+    ]
+    gateway_cmd = [
+        str(BIN / "gunicorn"),
+        "--bind",
+        gateway_url.removeprefix("http://"),
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+        "--access-logfile",
+        "-",
+        "gateway.wsgi:app",
+    ]
+    ts_log, gw_log = work / "torchserve.out", work / "gateway.out"
+    with ts_log.open("w") as ts_out, gw_log.open("w") as gw_out:
+        torchserve = subprocess.Popen(
+            torchserve_cmd, cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        gateway = subprocess.Popen(
+            gateway_cmd, cwd=ROOT, env=env, stdout=gw_out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            wait_until(
+                lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200,
+                {"TorchServe": (torchserve, ts_log), "the gateway": (gateway, gw_log)},
+            )
+            yield LiveService(
+                gateway_url, inference, management, f"http://127.0.0.1:{ports['metrics_address']}/metrics", work
+            )
+        finally:
+            stop(gateway)
+            stop(torchserve)
+
+
+def build_mar(out: Path) -> Path:
+    """Build the archive exactly as `make archive` does, into ``out``."""
+    subprocess.run([sys.executable, "-m", "archive.build", "--export-path", str(out)], cwd=ROOT, check=True)
+    return out / "crnn_ocr.mar"
