@@ -56,7 +56,8 @@ fonts:
 browser:
 	$(call apt_install,$(BROWSER_PACKAGES))
 
-$(MAR): $(VENV_STAMP) $(WEIGHTS) handler/ocr_handler.py $(wildcard model/*.py) $(wildcard archive/*)
+$(MAR): $(VENV_STAMP) $(WEIGHTS) handler/ocr_handler.py $(wildcard model/*.py) archive/build.py \
+		archive/model-config.yaml archive/requirements.txt
 	$(PY) -m archive.build --weights $(WEIGHTS) --export-path model-store
 
 archive: $(MAR)
