@@ -141,9 +141,8 @@ def run_service(mar: Path, work: Path) -> Iterator[LiveService]:
                 lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200,
                 {"TorchServe": (torchserve, ts_log), "the gateway": (gateway, gw_log)},
             )
-            yield LiveService(
-                gateway_url, inference, management, f"http://127.0.0.1:{ports['metrics_address']}/metrics", work
-            )
+            metrics = f"http://127.0.0.1:{ports['metrics_address']}/metrics"
+            yield LiveService(gateway_url, inference, management, metrics, work, torchserve.pid, gateway.pid)
         finally:
             stop(gateway)
             stop(torchserve)
