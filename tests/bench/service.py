@@ -36,13 +36,14 @@ def make_bodies(count: int, seed: int = 0) -> list[dict[str, str]]:
 
 
 def server_memory_mb(service: LiveService) -> dict[str, float]:
-    """Resident memory of TorchServe's front end and workers and of the gateway's processes."""
-    groups = {"torchserve": service.torchserve_pid, "gateway": service.gateway_pid}
-    memory = {}
-    for name, pid in groups.items():
+    """Resident memory of TorchServe's front end (Java), its Python workers, and the gateway."""
+    memory: dict[str, float] = {}
+    for group, pid in (("torchserve", service.torchserve_pid), ("gateway", service.gateway_pid)):
         root = psutil.Process(pid)
-        processes = [root, *root.children(recursive=True)]
-        memory[name] = sum(p.memory_info().rss for p in processes if p.is_running()) / 2**20
+        for process in [root, *root.children(recursive=True)]:
+            name = process.name()
+            part = "gateway" if group == "gateway" else "torchserve java" if "java" in name else "torchserve python"
+            memory[part] = memory.get(part, 0.0) + process.memory_info().rss / 2**20
     return memory
 
 
