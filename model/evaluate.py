@@ -16,7 +16,6 @@ import torch
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from model.decoding import greedy_decode
 from model.metrics import AccuracyMeter
-from model.network import frames_for_width
 from model.preprocessing import ImageError, preprocess
 
 log = logging.getLogger("evaluate")
@@ -41,7 +40,7 @@ def evaluate_lines(weights: Path, folder: Path) -> tuple[dict[str, AccuracyMeter
         try:
             image = preprocess(path.read_bytes(), model.config.preprocess)
             probs = model(torch.from_numpy(image)[None]).softmax(-1)[0].numpy()
-            prediction = greedy_decode(probs[: frames_for_width(image.shape[-1])], charset).text
+            prediction = greedy_decode(probs, charset).text  # one unpadded line: every frame is its own
         except ImageError as err:
             log.warning("%s: %s", path.name, err)
             prediction = ""
