@@ -18,15 +18,17 @@ READY_TIMEOUT_S ?= 180
 # Debian packages: Java for TorchServe; fonts for rendering training and test lines; Chromium for
 # the browser tests.
 JAVA_PACKAGES := openjdk-17-jre-headless
+# Song, Hei, Kai and handwriting-like CJK faces; Latin serif, sans, mono, condensed and narrow faces.
 FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wqy-zenhei \
-	fonts-arphic-ukai fonts-arphic-uming fonts-lxgw-wenkai fonts-dejavu-core fonts-liberation2 \
-	fonts-urw-base35 fonts-freefont-ttf
+	fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-lxgw-wenkai \
+	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-urw-base35 \
+	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: run stop test archive train eval bench java java-package fonts browser help
+.PHONY: run stop test archive train eval bench bench-accuracy java java-package fonts browser help
 
 help:
-	@echo "make run | stop | test | archive | train | eval | bench"
+	@echo "make run | stop | test | archive | train | eval | bench | bench-accuracy"
 
 $(VENV_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -93,8 +95,9 @@ TRAIN_ARGS ?=
 train: $(VENV_STAMP) fonts
 	$(PY) -m model.train --run runs/crnn $(TRAIN_ARGS)
 
-# Accuracy per category of the committed weights on the real lines in ../shared/eval/lines.
-eval: $(VENV_STAMP)
+# Accuracy of the committed weights as served, per kind of line on the seeded synthetic validation
+# set and per category on the real lines in ../shared/eval/lines.
+eval: $(VENV_STAMP) fonts
 	$(PY) -m model.evaluate --weights $(WEIGHTS)
 
 # Speed and memory: one-thread latency of a 20-character line, then the whole service under a
@@ -102,3 +105,19 @@ eval: $(VENV_STAMP)
 bench: $(VENV_STAMP) java fonts
 	$(PY) -m tests.bench.model_latency
 	$(PY) -m tests.bench.service
+
+# Our model next to Tesseract (chi_sim+eng, line mode) and RapidOCR (recognition only) on the same real
+# lines: one table of accuracy per category and median ms per line. The peers go into their own
+# .venv-peers and the Tesseract packages are installed here only: never by `make run` or `make test`.
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed
+TESSERACT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim
+
+$(PEERS_STAMP): requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install -q -r requirements-peers.txt
+	touch $@
+
+bench-accuracy: $(VENV_STAMP) $(PEERS_STAMP)
+	$(call apt_install,$(TESSERACT_PACKAGES))
+	$(PY) -m tests.bench.accuracy --peers-python $(PEERS_VENV)/bin/python

@@ -17,7 +17,10 @@ from model.synth.corpus import Corpus
 from model.synth.fonts import FontFace
 from model.synth.render import LineRenderer
 
-Sample = tuple[np.ndarray, list[int], str]
+# image, label indices, text, kind of line (the corpus generator that wrote it)
+Sample = tuple[np.ndarray, list[int], str, str]
+# The fixed synthetic validation set: training curves and `make eval` read the same lines.
+VALIDATION_SEED = 20261124
 
 
 class SyntheticBatches(IterableDataset):
@@ -69,9 +72,9 @@ class SyntheticBatches(IterableDataset):
 def make_sample(
     corpus: Corpus, renderer: LineRenderer, charset: Charset, config: PreprocessConfig, rng: random.Random
 ) -> Sample:
-    text = corpus.line(rng)
+    kind, text = corpus.labelled_line(rng)
     image = preprocess(renderer.render(text, rng), config)
-    return image, charset.encode(text), text
+    return image, charset.encode(text), text, kind
 
 
 def fixed_samples(

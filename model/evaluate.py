@@ -1,5 +1,7 @@
-"""Character and exact-line accuracy per category on real labelled lines (``labels.tsv``: file, text,
-category), e.g. ``../shared/eval/lines``. Used to decide whether new weights are worth committing."""
+"""Character and exact-line accuracy per category of the model as it is served (TorchScript, int8
+classifier) on (a) the fixed, seeded synthetic validation set, per kind of line, and (b) real labelled
+lines (``labels.tsv``: file, text, category), e.g. ``../shared/eval/lines``. The real lines decide
+whether new weights are worth committing."""
 
 from __future__ import annotations
 
@@ -13,10 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from model.charset import Charset
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
+from model.config import PreprocessConfig
+from model.dataset import VALIDATION_SEED, collate, fixed_samples
 from model.decoding import greedy_decode
+from model.export import to_torchscript
 from model.metrics import AccuracyMeter
 from model.preprocessing import ImageError, preprocess
+from model.synth.fonts import discover_fonts
 
 log = logging.getLogger("evaluate")
 DEFAULT_LINES = Path(__file__).resolve().parents[2] / "shared" / "eval" / "lines"
@@ -30,15 +37,24 @@ def read_labels(folder: Path) -> list[tuple[Path, str, str]]:
         ]
 
 
-@torch.inference_mode()
-def evaluate_lines(weights: Path, folder: Path) -> tuple[dict[str, AccuracyMeter], list[float]]:
+def load_serving(weights: Path, quantize: bool = True) -> tuple[torch.jit.ScriptModule, Charset, PreprocessConfig]:
+    """The scripted model the handler serves, its charset and its preprocessing settings."""
     model, charset, _ = load_checkpoint(weights)
+    return to_torchscript(model, quantize=quantize), charset, model.config.preprocess
+
+
+@torch.inference_mode()
+def evaluate_lines(
+    weights: Path, folder: Path, quantize: bool = True
+) -> tuple[dict[str, AccuracyMeter], list[float]]:
+    """Meters per category (and "all") and per-line latencies in ms, one line at a time."""
+    model, charset, config = load_serving(weights, quantize)
     meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
     latencies = []
     for path, text, category in read_labels(folder):
         start = time.perf_counter()
         try:
-            image = preprocess(path.read_bytes(), model.config.preprocess)
+            image = preprocess(path.read_bytes(), config)
             probs = model(torch.from_numpy(image)[None]).softmax(-1)[0].numpy()
             prediction = greedy_decode(probs, charset).text  # one unpadded line: every frame is its own
         except ImageError as err:
@@ -50,8 +66,25 @@ def evaluate_lines(weights: Path, folder: Path) -> tuple[dict[str, AccuracyMeter
     return dict(meters), latencies
 
 
-def format_table(meters: dict[str, AccuracyMeter]) -> str:
-    rows = ["| category | lines | char acc | line acc |", "|---|---:|---:|---:|"]
+@torch.inference_mode()
+def evaluate_synthetic(weights: Path, count: int, quantize: bool = True) -> dict[str, AccuracyMeter]:
+    """Meters per kind of line (and "all") on the seeded synthetic validation set."""
+    model, charset, config = load_serving(weights, quantize)
+    samples = fixed_samples(charset, discover_fonts(charset), config, VALIDATION_SEED, count)
+    meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
+    for start in range(0, len(samples), 32):
+        chunk = samples[start : start + 32]
+        batch = collate(chunk)
+        probs = model(batch["images"], batch["widths"]).softmax(-1).numpy()
+        for p, frames, sample in zip(probs, batch["frame_lengths"].tolist(), chunk):
+            prediction = greedy_decode(p[:frames], charset).text
+            meters[sample[3]].add(prediction, sample[2])
+            meters["all"].add(prediction, sample[2])
+    return dict(meters)
+
+
+def format_table(meters: dict[str, AccuracyMeter], first_column: str = "category") -> str:
+    rows = [f"| {first_column} | lines | char acc | line acc |", "|---|---:|---:|---:|"]
     for name in sorted(meters, key=lambda n: (n == "all", n)):
         m = meters[name]
         rows.append(f"| {name} | {m.lines} | {100 * m.char_accuracy:.1f} % | {100 * m.line_accuracy:.1f} % |")
@@ -62,11 +95,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--lines", type=Path, default=DEFAULT_LINES)
+    parser.add_argument("--synthetic", type=int, default=1000, help="synthetic validation lines (0: skip)")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--float32", action="store_true", help="evaluate without the int8 classifier")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
-    meters, latencies = evaluate_lines(args.weights, args.lines)
+    quantize = not args.float32
+    if args.synthetic:
+        print(f"Synthetic validation set ({args.synthetic} lines, seed {VALIDATION_SEED}), per kind of line:")
+        print(format_table(evaluate_synthetic(args.weights, args.synthetic, quantize), "kind"))
+        print()
+    meters, latencies = evaluate_lines(args.weights, args.lines, quantize)
+    print(f"Real lines ({args.lines}):")
     print(format_table(meters))
     print(
         f"median {np.median(latencies):.1f} ms per line (preprocessing + inference + decoding, {args.threads} thread)"

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import warnings
 from pathlib import Path
@@ -21,17 +22,30 @@ CHARSET_FILE = "charset.txt"
 CONFIG_FILE = "model_config.json"
 
 
-def to_torchscript(model: torch.nn.Module) -> torch.jit.ScriptModule:
-    # TorchScript is deprecated from torch 2.10 on but is what TorchServe 0.12 serves natively; the
-    # warning is silenced here only, where the choice is made on purpose.
+def _ignore_deprecations() -> None:
+    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.filterwarnings("ignore", "torch.quantize_per_tensor", UserWarning)
+
+
+def to_torchscript(model: torch.nn.Module, quantize: bool = True) -> torch.jit.ScriptModule:
+    """The serving form of ``model`` (left unchanged): channels-last convolutions and, with ``quantize``,
+    the classifier in int8 by dynamic quantisation. The 256 x 6,930 classifier is about a third of a
+    line's CPU time in float32; in int8 it costs a third of that, and the convolutions run faster in
+    the memory layout oneDNN prefers."""
+    model = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
+    # TorchScript and torch.ao.quantization are deprecated from torch 2.10 on, but they are what
+    # TorchServe 0.12 serves natively and still work in 2.13; the warnings are silenced here only,
+    # where the choice is made on purpose.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return torch.jit.script(model.eval())
+        _ignore_deprecations()
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        return torch.jit.script(model)
 
 
 def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
+        _ignore_deprecations()
         return torch.jit.load(str(path), map_location="cpu")
 
 

@@ -20,14 +20,14 @@ from torch.utils.data import DataLoader
 from model.charset import Charset
 from model.checkpoint import build_model, load_checkpoint, save_checkpoint
 from model.config import ModelConfig
-from model.dataset import SyntheticBatches, collate, fixed_samples
+from model.dataset import VALIDATION_SEED, SyntheticBatches, collate, fixed_samples
 from model.decoding import greedy_decode
 from model.metrics import AccuracyMeter
 from model.network import count_parameters
 from model.synth.fonts import discover_fonts
 
 log = logging.getLogger("train")
-VALIDATION_SEED = 20261124
+LOG_FORMAT = "%(asctime)s %(message)s"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,11 +77,21 @@ def evaluate(
 
 def main(args: argparse.Namespace) -> None:
     args.run.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(message)s",
-        handlers=[logging.StreamHandler(), logging.FileHandler(args.run / "train.log")],
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    # The run's own log file is attached to this logger, not the root, so that it is written even
+    # when the caller (a test, a notebook) has configured logging already.
+    log_file = logging.FileHandler(args.run / "train.log")
+    log_file.setFormatter(logging.Formatter(LOG_FORMAT))
+    log.addHandler(log_file)
+    log.setLevel(logging.INFO)
+    try:
+        train(args)
+    finally:
+        log.removeHandler(log_file)
+        log_file.close()
+
+
+def train(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -20,6 +20,13 @@ from model.charset import Charset
 
 CN_PUNCT_INNER = "，，，、、；："
 CN_PUNCT_END = "。。。！？"
+# Enumerations that open lines of standards, contracts, laws and forms.
+LIST_MARKERS = [
+    "{n}.", "{n}、", "{n})", "({n})", "（{n}）", "{a}）", "{a})", "{a}.", "（{cn}）", "{cn}、", "第{cn}条",
+    "第{cn}章", "{n}.{m}", "{n}.{m}.{k}", "{n}.{m}.{k}.{n}", "表{a_up}.{n}", "图{n}",
+]
+CN_NUMERALS = "一二三四五六七八九十"
+STANDARD_PREFIXES = ["GB", "GB/T", "GB/Z", "JB/T", "YY/T", "ISO", "IEC", "QC/T", "HJ", "DB11/T"]
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 UNITS = ["元", "件", "个", "kg", "g", "m", "cm", "mm", "pcs", "箱", "台", "套", "次", "人", "%"]
 STREET_SUFFIX = ["路", "街", "大道", "巷", "号", "弄", "村", "区", "镇"]
@@ -79,21 +86,28 @@ class Corpus:
         self.en = load_english_words(charset)
         self.hanzi = [c for c in charset.chars if ord(c) >= 0x4E00]
         self.generators: list[tuple[float, Callable[[random.Random], str]]] = [
-            (0.34, self.chinese_sentence),
-            (0.16, self.english_sentence),
-            (0.12, self.mixed),
-            (0.16, self.business),
+            (0.27, self.chinese_sentence),
+            (0.14, self.english_sentence),
+            (0.10, self.mixed),
+            (0.12, self.business),
+            (0.08, self.document_line),
+            (0.06, self.receipt_line),
+            (0.04, self.short_token),
             (0.08, self.random_hanzi),
             (0.02, self.random_chars),
-            (0.04, self.plate),
-            (0.08, self.shop_sign),
+            (0.03, self.plate),
+            (0.06, self.shop_sign),
         ]
 
     def line(self, rng: random.Random) -> str:
+        return self.labelled_line(rng)[1]
+
+    def labelled_line(self, rng: random.Random) -> tuple[str, str]:
+        """(kind, text): the kind names the generator, e.g. ``receipt_line``, for per-kind scores."""
         weights = [weight for weight, _ in self.generators]
         generate = rng.choices([g for _, g in self.generators], weights)[0]
         text = " ".join(generate(rng).split())  # no leading, trailing or doubled spaces
-        return self.charset.filter(text) or "0"
+        return generate.__name__, self.charset.filter(text) or "0"
 
     def chinese_sentence(self, rng: random.Random, max_chars: int | None = None) -> str:
         max_chars = max_chars or rng.randint(2, 24)
@@ -105,8 +119,11 @@ class Corpus:
             length += len(word)
             if rng.random() < 0.12 and length < max_chars - 1:
                 parts.append(rng.choice(CN_PUNCT_INNER))
-        if rng.random() < 0.3:
+        roll = rng.random()
+        if roll < 0.3:
             parts.append(rng.choice(CN_PUNCT_END))
+        elif roll < 0.45:  # lines wrapped mid-sentence end on any mark
+            parts.append(rng.choice(CN_PUNCT_INNER))
         text = "".join(parts)
         if rng.random() < 0.08:
             text = f"{rng.choice('“（《【「')}{text}{rng.choice('”）》】」')}"
@@ -124,7 +141,7 @@ class Corpus:
         return words
 
     def english_sentence(self, rng: random.Random) -> str:
-        words = self.english_words(rng, rng.randint(1, 10))
+        words = self.english_words(rng, rng.randint(1, 14))
         for i in range(len(words) - 1):
             if rng.random() < 0.08:
                 words[i] += rng.choice(",,;:")
@@ -154,7 +171,8 @@ class Corpus:
         if roll < 0.3:
             return str(rng.randint(0, 10 ** rng.randint(1, 6)))
         if roll < 0.6:
-            return f"{rng.uniform(0, 10 ** rng.randint(1, 5)):.{rng.choice([1, 2, 2])}f}"
+            number = f"{rng.uniform(0, 10 ** rng.randint(1, 5)):.{rng.choice([1, 2, 2])}f}"
+            return number.replace(".", ",") if rng.random() < 0.15 else number  # European decimals
         if roll < 0.8:
             return f"{rng.randint(1, 999)}{rng.choice(UNITS)}"
         return f"{rng.randint(1, 100)}%"
@@ -187,6 +205,47 @@ class Corpus:
             lambda: f"{self.chinese_sentence(rng, rng.randint(2, 6))}{rng.choice(['：', ':'])}{self.number(rng)}",
         ]
         return rng.choice(choices)()
+
+    def document_line(self, rng: random.Random) -> str:
+        """A line of a typeset document: list marker, clause text, references to standards and units."""
+        n, m, k = rng.randint(1, 12), rng.randint(1, 9), rng.randint(1, 9)
+        marker = rng.choice(LIST_MARKERS).format(
+            n=n, m=m, k=k, a=rng.choice("abcdefgh"), a_up=rng.choice("ABCDE"), cn=rng.choice(CN_NUMERALS)
+        )
+        body = self.chinese_sentence(rng, rng.randint(4, 20))
+        roll = rng.random()
+        if roll < 0.25:
+            standard = f"{rng.choice(STANDARD_PREFIXES)} {rng.randint(100, 40000)}"
+            if rng.random() < 0.6:
+                standard += f"-{rng.randint(1990, 2024)}"
+            body = f"{body[: len(body) // 2]}{rng.choice(['应符合 ', '见 ', '按 ', ''])}{standard}{body[len(body) // 2 :]}"
+        elif roll < 0.4:
+            body += f"{rng.randint(1, 500)}{rng.choice(['min', 's', 'h', 'km/h', 'mm', 'kPa', 'V', 'mA', '℃', 'Hz'])}"
+        return f"{marker}{rng.choice(['', ' ', ' '])}{body}"
+
+    def receipt_line(self, rng: random.Random) -> str:
+        """Upper-case till-roll lines: items, quantities, prices, totals and tax notes."""
+        item = " ".join(w.upper() for w in self.english_words(rng, rng.randint(1, 4)))
+        price = f"{rng.uniform(0, 10 ** rng.randint(1, 3)):.2f}"
+        choices = [
+            lambda: item,
+            lambda: f"{item} {rng.randint(1, 48)} X {rng.randint(1, 999)}{rng.choice(['ML', 'G', 'KG', 'L', 'PCS', ''])}",
+            lambda: f"{item} @{price}",
+            lambda: f"{rng.randint(1, 20)} {item} {price}",
+            lambda: f"{rng.choice(['TOTAL', 'SUBTOTAL', 'CASH', 'CHANGE', 'ROUNDING', 'GST', 'TAX', 'NET TOTAL'])}"
+            f"{rng.choice([':', ' :', '', ' (RM):'])} {rng.choice(['RM', '$', ''])}{price}",
+            lambda: f"{price}{rng.choice(['-', '', ' SR', ' ZR', ' *'])}",
+            lambda: f"{rng.choice(['TAX INVOICE', 'INVOICE NO', 'RECEIPT NO', 'GST REG NO', 'CASHIER', 'TABLE'])}"
+            f"{rng.choice([': ', ' : ', ' '])}{rng.randint(1, 10**rng.randint(2, 12))}",
+            lambda: f"{rng.choice('SZ')}={' '.join(w.upper() for w in self.english_words(rng, 2))}",
+            lambda: f"NO. {rng.randint(1, 99)}{rng.choice(['', 'G', 'A', '-1'])}, JALAN {item}",
+        ]
+        return rng.choice(choices)()
+
+    def short_token(self, rng: random.Random) -> str:
+        """One to three characters: a digit, a letter, a hanzi, a code; tight crops of single fields."""
+        pool = rng.choice([string.digits, string.ascii_uppercase, string.ascii_letters + string.digits, self.hanzi])
+        return "".join(rng.choice(pool) for _ in range(rng.randint(1, 3)))
 
     def address(self, rng: random.Random) -> str:
         place = self.chinese_sentence(rng, 2)[:3]

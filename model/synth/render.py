@@ -1,10 +1,14 @@
 """Renders text lines that look like crops from scans, photos, receipts and screenshots.
 
+A line is drawn as an ink mask first, so that print defects (thermal fading, dot-matrix heads,
+thin or heavy strokes) and sign effects (outlines, drop shadows) act on the strokes alone; the mask
+is then composited onto a background and the capture artefacts of ``degrade`` follow.
 Everything random comes from the ``random.Random`` passed in, so a seed reproduces a line exactly.
 """
 
 from __future__ import annotations
 
+import colorsys
 import random
 from functools import lru_cache
 
@@ -13,6 +17,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from model.synth.fonts import FontFace
+
+Colour = tuple[int, int, int]
 
 
 @lru_cache(maxsize=512)
@@ -43,42 +49,127 @@ class LineRenderer:
         face = self.pick_font(text, rng)
         size = rng.randint(22, 48)
         font = _font(face.path, face.index, size)
+        mask, baseline = _text_mask(text, font, size, rng)
+        mask = _print_defects(mask, size, rng)
+        if rng.random() < 0.3:  # crops cut tight to the ink, as detectors and annotators often do
+            mask = _crop_to_ink(mask, rng)
         ink, paper = _colours(rng)
-        spacing = rng.choice([0, 0, 0, 0, rng.randint(-1, 2), rng.randint(2, 8)]) * size // 32
-        stroke = 1 if rng.random() < 0.06 else 0  # fake bold
-
-        advance = [font.getlength(c) + spacing for c in text]
-        text_width = max(1, int(sum(advance) - spacing))
-        ascent, descent = font.getmetrics()
-        pad_x = [rng.randint(0, size // 2) for _ in range(2)]
-        pad_top, pad_bottom = rng.randint(0, size // 4), rng.randint(0, size // 4)
-        width = text_width + sum(pad_x) + 2 * stroke
-        height = ascent + descent + pad_top + pad_bottom
-
-        canvas = Image.fromarray(_background(height, width, paper, rng))
-        draw = ImageDraw.Draw(canvas)
-        if spacing == 0:
-            draw.text((pad_x[0], pad_top), text, font=font, fill=ink, stroke_width=stroke, stroke_fill=ink)
-        else:
-            x = float(pad_x[0])
-            for char, step in zip(text, advance):
-                draw.text((x, pad_top), char, font=font, fill=ink, stroke_width=stroke, stroke_fill=ink)
-                x += step
-        _decorate(draw, width, height, pad_top + ascent, ink, rng)
-        return degrade(cv2.cvtColor(np.asarray(canvas), cv2.COLOR_RGB2BGR), rng, self.degradation)
+        image = _background(*mask.shape, paper, rng)
+        if rng.random() < 0.1:  # sign lettering: an outline or a drop shadow in a third colour
+            image = _composite(image, _sign_effect(mask, size, rng), _contrasting(ink, rng))
+        image = _composite(image, mask, ink)
+        _decorate(image, baseline, ink, rng)
+        image = _reshape(image, paper, rng)
+        return degrade(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rng, self.degradation)
 
 
-def _colours(rng: random.Random) -> tuple[tuple[int, int, int], tuple[int, int, int]]:
-    """Ink and paper colours with enough contrast to be legible; sometimes light text on dark."""
-    dark = tuple(rng.randint(0, 90) for _ in range(3))
-    light = tuple(rng.randint(150, 255) for _ in range(3))
-    if rng.random() < 0.7:  # near-neutral greys, as in most documents
-        grey_dark, grey_light = rng.randint(0, 80), rng.randint(170, 255)
-        dark, light = (grey_dark,) * 3, (grey_light,) * 3
+def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.Random) -> tuple[np.ndarray, int]:
+    """Ink coverage (float32, 0-1) of the line with random margins, and the baseline row."""
+    spacing = rng.choice([0, 0, 0, 0, rng.randint(-1, 2), rng.randint(2, 8)]) * size // 32
+    stroke = 1 if rng.random() < 0.06 else 0  # fake bold
+    advance = [font.getlength(c) + spacing for c in text]
+    text_width = max(1, int(sum(advance) - spacing))
+    ascent, descent = font.getmetrics()
+    pad_x = [rng.randint(0, size // 2) for _ in range(2)]
+    pad_top, pad_bottom = rng.randint(0, size // 4), rng.randint(0, size // 4)
+    width = text_width + sum(pad_x) + 2 * stroke
+    height = ascent + descent + pad_top + pad_bottom
+
+    canvas = Image.new("L", (width, height), 0)
+    draw = ImageDraw.Draw(canvas)
+    if spacing == 0:
+        draw.text((pad_x[0], pad_top), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+    else:
+        x = float(pad_x[0])
+        for char, step in zip(text, advance):
+            draw.text((x, pad_top), char, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+            x += step
+    if rng.random() < 0.08 and len(text) > 1:
+        # Slivers of the neighbouring lines, as in loose crops from a page: their strokes are the
+        # same font and script, shuffled so they never spell the label.
+        line_height = ascent + descent
+        visible = int(line_height * rng.uniform(0.1, 0.3))
+        y = visible - line_height if rng.random() < 0.5 else height - visible
+        draw.text((pad_x[0] + rng.randint(-size, size), y), "".join(rng.sample(text, len(text))), font=font, fill=255)
+    return np.asarray(canvas, np.float32) / 255.0, pad_top + ascent
+
+
+def _print_defects(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
+    """Thermal-receipt fading, dot-matrix printing, thin and heavy strokes."""
+    roll = rng.random()
+    if roll < 0.06:  # faded thermal print: strokes broken up by a fine random field
+        nrng = np.random.default_rng(rng.getrandbits(32))
+        h, w = mask.shape
+        cell = max(1, size // rng.randint(6, 12))
+        field = nrng.random((h // cell + 1, w // cell + 1)).astype(np.float32)
+        field = cv2.resize(field, (w, h), interpolation=cv2.INTER_LINEAR)
+        mask = mask * np.clip((field - rng.uniform(0.1, 0.35)) * 4.0, 0.0, 1.0)
+    elif roll < 0.09:  # dot-matrix: the strokes become rows and columns of dots
+        pitch = max(2, size // rng.randint(7, 11))
+        mask = cv2.dilate(mask, np.ones((pitch, pitch), np.uint8))
+        ys, xs = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+        dots = ((ys % pitch - pitch / 2) ** 2 + (xs % pitch - pitch / 2) ** 2) <= (pitch * 0.45) ** 2
+        mask = cv2.GaussianBlur(mask * dots, (3, 3), 0.6)
+    elif roll < 0.14:
+        kernel = np.ones((2, 2), np.uint8)
+        mask = cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel)
+    return mask
+
+
+def _crop_to_ink(mask: np.ndarray, rng: random.Random) -> np.ndarray:
+    cols = np.flatnonzero(mask.max(axis=0) > 0.3)
+    rows = np.flatnonzero(mask.max(axis=1) > 0.3)
+    if not cols.size:
+        return mask
+    h, w = mask.shape
+    left, right = max(0, cols[0] - rng.randint(0, 3)), min(w, cols[-1] + 1 + rng.randint(0, 3))
+    top, bottom = 0, h
+    if rng.random() < 0.5:
+        top, bottom = max(0, rows[0] - rng.randint(0, 3)), min(h, rows[-1] + 1 + rng.randint(0, 3))
+    return mask[top:bottom, left:right]
+
+
+def _sign_effect(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
+    reach = max(1, size // rng.randint(10, 20))
+    if rng.random() < 0.5:
+        return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
+    shift = np.float32([[1, 0, reach * rng.choice([-1, 1])], [0, 1, reach]])
+    return cv2.warpAffine(mask, shift, (mask.shape[1], mask.shape[0]))
+
+
+def _composite(image: np.ndarray, mask: np.ndarray, colour: Colour) -> np.ndarray:
+    alpha = mask[:, :, None]
+    return (image * (1.0 - alpha) + np.float32(colour) * alpha).astype(np.uint8)
+
+
+def _colours(rng: random.Random) -> tuple[Colour, Colour]:
+    """Ink and paper colours with enough contrast to be legible: mostly greys, sometimes colour,
+    sometimes the saturated plates and signboards of street scenes; sometimes light text on dark."""
+    roll = rng.random()
+    if roll < 0.65:  # near-neutral greys, as in most documents
+        dark, light = (rng.randint(0, 80),) * 3, (rng.randint(170, 255),) * 3
+    elif roll < 0.85:
+        dark = tuple(rng.randint(0, 90) for _ in range(3))
+        light = tuple(rng.randint(150, 255) for _ in range(3))
+    else:
+        saturated = _hsv(rng.random(), rng.uniform(0.6, 1.0), rng.uniform(0.35, 0.85))
+        plain = rng.choice([(255, 255, 255), (rng.randint(0, 40),) * 3, _hsv(rng.uniform(0.1, 0.17), 0.9, 1.0)])
+        return (plain, saturated) if rng.random() < 0.7 else (saturated, plain)
     return (light, dark) if rng.random() < 0.15 else (dark, light)
 
 
-def _background(height: int, width: int, paper: tuple[int, int, int], rng: random.Random) -> np.ndarray:
+def _hsv(hue: float, saturation: float, value: float) -> Colour:
+    r, g, b = colorsys.hsv_to_rgb(hue, saturation, value)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def _contrasting(colour: Colour, rng: random.Random) -> Colour:
+    if sum(colour) > 380:
+        return tuple(rng.randint(0, 70) for _ in range(3))
+    return tuple(rng.randint(185, 255) for _ in range(3))
+
+
+def _background(height: int, width: int, paper: Colour, rng: random.Random) -> np.ndarray:
     base = np.empty((height, width, 3), np.float32)
     base[:] = paper
     roll = rng.random()
@@ -92,19 +183,34 @@ def _background(height: int, width: int, paper: tuple[int, int, int], rng: rando
     return np.clip(base, 0, 255).astype(np.uint8)
 
 
-def _decorate(draw: ImageDraw.ImageDraw, width: int, height: int, baseline: int, ink, rng: random.Random) -> None:
-    """Underlines and table rules, as in forms and invoices."""
+def _decorate(image: np.ndarray, baseline: int, ink: Colour, rng: random.Random) -> None:
+    """Underlines and table rules, as in forms and invoices (drawn in place)."""
+    height, width = image.shape[:2]
     roll = rng.random()
-    line_width = rng.randint(1, 2)
+    thickness = rng.randint(1, 2)
     if roll < 0.06:
         y = min(height - 1, baseline + rng.randint(1, 4))
-        draw.line([(0, y), (width, y)], fill=ink, width=line_width)
+        cv2.line(image, (0, y), (width, y), ink, thickness)
     elif roll < 0.12:
         for y in (rng.randint(0, 2), height - 1 - rng.randint(0, 2)):
-            draw.line([(0, y), (width, y)], fill=ink, width=line_width)
+            cv2.line(image, (0, y), (width, y), ink, thickness)
     elif roll < 0.16:
         for x in (rng.randint(0, 2), width - 1 - rng.randint(0, 2)):
-            draw.line([(x, 0), (x, height)], fill=ink, width=line_width)
+            cv2.line(image, (x, 0), (x, height), ink, thickness)
+
+
+def _reshape(image: np.ndarray, paper: Colour, rng: random.Random) -> np.ndarray:
+    """Condensed and expanded typefaces, and italic or slanted lettering."""
+    h, w = image.shape[:2]
+    if rng.random() < 0.25:
+        w = max(1, int(w * rng.uniform(0.6, 1.35)))
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.1:
+        shear = rng.uniform(-0.3, 0.3)
+        extra = int(abs(shear) * h) + 1
+        matrix = np.float32([[1, shear, extra / 2 - shear * h / 2], [0, 1, 0]])
+        image = cv2.warpAffine(image, matrix, (w + extra, h), borderMode=cv2.BORDER_CONSTANT, borderValue=paper)
+    return image
 
 
 def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
@@ -117,11 +223,12 @@ def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.
     h, w = image.shape[:2]
     border = tuple(int(v) for v in np.median(image.reshape(-1, 3), axis=0))
     if rng.random() < 0.3 * strength:
-        angle = rng.uniform(-2.0, 2.0)
+        # Mostly the slight skew of scans; now and then the tilt of a photographed sign.
+        angle = rng.uniform(-2.0, 2.0) if rng.random() < 0.85 else rng.uniform(-6.0, 6.0)
         matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=border)
     if rng.random() < 0.2 * strength:
-        d = 0.06 * h
+        d = (0.06 if rng.random() < 0.8 else 0.15) * h
         src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
         dst = src + np.float32([[rng.uniform(-d, d), rng.uniform(-d, d)] for _ in range(4)])
         image = cv2.warpPerspective(image, cv2.getPerspectiveTransform(src, dst), (w, h), borderValue=border)
@@ -146,9 +253,13 @@ def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.
     if rng.random() < 0.35 * strength:
         image += nrng.normal(0, rng.uniform(2, 14), image.shape).astype(np.float32)
     image = np.clip(image, 0, 255).astype(np.uint8)
-    if rng.random() < 0.08 * strength:  # bi-level scan
+    if rng.random() < 0.12 * strength:  # bi-level scan, sometimes rescaled afterwards (jagged edges)
         gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+        if rng.random() < 0.4:
+            factor = rng.uniform(0.5, 0.9)
+            small = cv2.resize(binary, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_NEAREST)
+            binary = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
         image = cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)
     if rng.random() < 0.3 * strength:
         ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, rng.randint(20, 90)])

@@ -5,19 +5,42 @@ import torch
 from model.charset import Charset
 from model.checkpoint import DEFAULT_WEIGHTS, build_model, load_checkpoint, save_checkpoint
 from model.config import ModelConfig
+from model.decoding import greedy_decode
 from model.export import CHARSET_FILE, CONFIG_FILE, export_serving, load_torchscript, publish, to_torchscript
+from model.network import frames_for_width
+from model.preprocessing import pad_batch, preprocess
+from tests.helpers import pick_cjk_font, render_clean_line
 
 
-def test_torchscript_equals_eager_on_committed_weights(tmp_path):
-    model, charset, _ = load_checkpoint(DEFAULT_WEIGHTS)
-    script = export_serving(DEFAULT_WEIGHTS, tmp_path)
-    scripted = load_torchscript(script)
+def test_float_torchscript_equals_eager_on_committed_weights():
+    model, _, _ = load_checkpoint(DEFAULT_WEIGHTS)
+    scripted = to_torchscript(model, quantize=False)
     torch.manual_seed(0)
     images = torch.rand(3, 1, 32, 160)
     widths = torch.tensor([160, 96, 40])
     with torch.inference_mode():
         torch.testing.assert_close(scripted(images, widths), model(images, widths), rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(scripted(images), model(images), rtol=1e-4, atol=1e-4)
+
+
+def test_served_model_reads_like_the_float_model(tmp_path, fonts):
+    """The exported model (int8 classifier) gives the float model's text and nearly its probabilities."""
+    model, charset, _ = load_checkpoint(DEFAULT_WEIGHTS)
+    served = load_torchscript(export_serving(DEFAULT_WEIGHTS, tmp_path))
+    cjk = pick_cjk_font(fonts)
+    lines = [
+        render_clean_line("Invoice No. 20261124"),
+        render_clean_line("合计金额：128.50元", cjk.path, index=cjk.index),
+        render_clean_line("The quick brown fox"),
+    ]
+    images, widths = pad_batch([preprocess(line, model.config.preprocess) for line in lines])
+    widths = torch.tensor(widths)
+    with torch.inference_mode():
+        expected, got = model(images, widths).softmax(-1), served(images, widths).softmax(-1)
+    torch.testing.assert_close(got, expected, atol=0.05, rtol=0)
+    for e, g, w in zip(expected.numpy(), got.numpy(), widths.tolist()):
+        frames = frames_for_width(w)
+        assert greedy_decode(g[:frames], charset).text == greedy_decode(e[:frames], charset).text
     assert Charset.from_file(tmp_path / CHARSET_FILE).chars == charset.chars
     meta = json.loads((tmp_path / CONFIG_FILE).read_text())
     assert ModelConfig.from_dict(meta["config"]) == model.config

@@ -1,0 +1,215 @@
+"""Our model next to Tesseract and RapidOCR on the same real lines (`make bench-accuracy`).
+
+Prints one markdown table: per category, character accuracy, exact-line accuracy and median
+milliseconds per line of every engine, all scored by `model.metrics.AccuracyMeter`, so the numbers
+are comparable with `make eval`. Our model runs here (in `.venv`); the peers run one after another as
+`tests.bench.peers` subprocesses in `.venv-peers`, so they are never dependencies of the service.
+Every engine gets the same number of CPU threads (one by default) and is warmed up before timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from model.checkpoint import DEFAULT_WEIGHTS
+from model.evaluate import DEFAULT_LINES, evaluate_lines, read_labels
+from model.metrics import AccuracyMeter
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
+PEER_ENGINES = ("tesseract", "rapidocr", "rapidocr3")
+WARMUP_LINES = 3
+Labels = list[tuple[Path, str, str]]
+
+
+class PeerUnavailable(RuntimeError):
+    """The peer never got as far as loading its engine (not installed, import error, ...)."""
+
+
+@dataclass
+class EngineResult:
+    """Scores and per-line timings of one engine, per category and for "all"."""
+
+    name: str
+    about: str  # version and what the milliseconds cover
+    meters: dict[str, AccuracyMeter]
+    latencies: dict[str, list[float]]
+    failed: int
+
+
+def score(name: str, about: str, labels: Labels, texts: dict[str, str], ms: dict[str, float], failed: int) -> EngineResult:
+    """Score predictions keyed by image path; a line without a prediction counts as empty output."""
+    meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
+    latencies: dict[str, list[float]] = defaultdict(list)
+    for path, reference, category in labels:
+        for key in (category, "all"):
+            meters[key].add(texts.get(str(path), ""), reference)
+            if str(path) in ms:
+                latencies[key].append(ms[str(path)])
+    return EngineResult(name, about, dict(meters), dict(latencies), failed)
+
+
+def parse_peer_output(stdout: str) -> tuple[dict | None, dict[str, dict]]:
+    """The meta object and the per-image records of a peer run; stray non-JSON lines (a library
+    printing to stdout) are skipped rather than trusted."""
+    meta, records = None, {}
+    for line in stdout.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict) and isinstance(item.get("meta"), dict):
+            meta = item["meta"]
+        elif isinstance(item, dict) and isinstance(item.get("file"), str):
+            records[item["file"]] = item
+    return meta, records
+
+
+def run_peer(python: Path, engine: str, labels: Labels, threads: int) -> EngineResult:
+    """Run one peer over every line. If its native code crashes on an image, that image counts as
+    failed and the peer is restarted on the rest, so one bad image never ends the benchmark."""
+    env = {**os.environ, "OMP_THREAD_LIMIT": str(threads)}
+    paths = [str(path) for path, _, _ in labels]
+    meta: dict | None = None
+    records: dict[str, dict] = {}
+    crashed: list[str] = []
+    remaining = paths
+    while remaining:
+        process = subprocess.run(
+            [str(python), "-m", "tests.bench.peers", "--engine", engine, "--threads", str(threads)],
+            input="\n".join(remaining),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env=env,
+            check=False,
+        )
+        run_meta, run_records = parse_peer_output(process.stdout)
+        if run_meta is None:
+            if meta is None:
+                tail = process.stderr.strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+                raise PeerUnavailable(tail[0])
+            crashed.extend(remaining)  # it died while loading again: give up on the rest
+            break
+        meta = run_meta
+        records.update(run_records)
+        remaining = [path for path in remaining if path not in records]
+        if remaining:  # it died on the first image it did not answer
+            crashed.append(remaining.pop(0))
+    errors = sum(1 for record in records.values() if record.get("error"))
+    texts = {path: str(record.get("text") or "") for path, record in records.items()}
+    ms = {path: float(record["ms"]) for path, record in records.items() if not record.get("error")}
+    about = f"{meta['version']}; timed: {meta['timing']}; warm-up: {meta['warmup']}"
+    return score(meta["name"], about, labels, texts, ms, errors + len(crashed))
+
+
+class _WarningCounter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def run_ours(weights: Path, folder: Path, labels: Labels, threads: int) -> EngineResult:
+    """Our model through `model.evaluate.evaluate_lines`, after a warm-up pass over the first lines."""
+    torch.set_num_threads(threads)
+    with tempfile.TemporaryDirectory() as tmp:  # warm-up: the same code on a copy of the first lines
+        warmup = Path(tmp)
+        rows = ["file\ttext\tcategory"]
+        for path, text, category in labels[:WARMUP_LINES]:
+            shutil.copy(path, warmup / path.name)
+            rows.append(f"{path.name}\t{text}\t{category}")
+        (warmup / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        evaluate_lines(weights, warmup)
+    counter = _WarningCounter()
+    logging.getLogger().addHandler(counter)  # evaluate_lines logs each unreadable image and scores it empty
+    try:
+        meters, latencies = evaluate_lines(weights, folder)
+    finally:
+        logging.getLogger().removeHandler(counter)
+    per_category: dict[str, list[float]] = defaultdict(list)
+    for (_, _, category), ms in zip(labels, latencies, strict=True):
+        per_category[category].append(ms)
+        per_category["all"].append(ms)
+    try:
+        shown = weights.resolve().relative_to(REPO)
+    except ValueError:
+        shown = weights
+    about = (
+        f"weights {shown}, torch {torch.__version__}; timed: read + preprocessing + forward pass + greedy CTC "
+        f"decoding (model.evaluate), {threads} torch thread(s); warm-up: one pass over the first {WARMUP_LINES} lines"
+    )
+    return EngineResult("CRNN (ours)", about, meters, dict(per_category), counter.count)
+
+
+def format_comparison(results: list[EngineResult]) -> str:
+    """Markdown table: one row per category (then "all"), three columns per engine."""
+    header = ["category", "lines"]
+    align = ["---", "---:"]
+    for result in results:
+        header += [f"{result.name} char", f"{result.name} line", f"{result.name} ms"]
+        align += ["---:"] * 3
+    rows = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    for category in sorted(results[0].meters, key=lambda name: (name == "all", name)):
+        cells = [category, str(results[0].meters[category].lines)]
+        for result in results:
+            meter = result.meters[category]
+            times = result.latencies.get(category)
+            cells += [
+                f"{100 * meter.char_accuracy:.1f} %",
+                f"{100 * meter.line_accuracy:.1f} %",
+                f"{statistics.median(times):.1f}" if times else "-",
+            ]
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--lines", type=Path, default=DEFAULT_LINES)
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for every engine")
+    parser.add_argument("--peers-python", type=Path, default=DEFAULT_PEERS_PYTHON)
+    parser.add_argument("--engines", default=",".join(PEER_ENGINES), help="peers to run, comma-separated")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    labels = read_labels(args.lines)
+    load = os.getloadavg()[0]
+    results = [run_ours(args.weights, args.lines, labels, args.threads)]
+    skipped = []
+    for engine in filter(None, args.engines.split(",")):
+        print(f"running {engine} ...", flush=True)
+        try:
+            results.append(run_peer(args.peers_python, engine, labels, args.threads))
+        except (PeerUnavailable, OSError) as err:
+            skipped.append(f"- {engine}: not run ({err})")
+    print()
+    print(format_comparison(results))
+    print()
+    print(
+        f"{len(labels)} lines from {args.lines}; char = character accuracy, line = exact lines (model.metrics "
+        f"normalisation); ms = median milliseconds per line of that row (failed lines left out) on "
+        f"{args.threads} CPU thread(s) per engine (1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
+    )
+    for result in results:
+        print(f"- {result.name}: {result.about}; {result.failed} line(s) failed (scored as empty output).")
+    for line in skipped:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
