@@ -67,13 +67,28 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 def normalise_contrast(gray: np.ndarray, config: PreprocessConfig) -> np.ndarray:
     """Stretch to the full 0-255 range and make the text dark on a light background."""
-    low, high = np.percentile(gray, (config.contrast_low_pct, config.contrast_high_pct))
+    low, high = quantiles(gray, (config.contrast_low_pct / 100, config.contrast_high_pct / 100))
     if high - low >= 1.0:
         gray = np.clip((gray.astype(np.float32) - low) * (255.0 / (high - low)), 0, 255).astype(np.uint8)
     # The background covers most of a line crop: a dark median means light text on a dark ground.
-    if np.median(gray) < 128:
+    if quantiles(gray, (0.5,))[0] < 128:
         gray = 255 - gray
     return gray
+
+
+def quantiles(gray: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
+    """``np.percentile``'s (linear) quantiles of an 8-bit image, read from its histogram: linear in
+    the pixel count instead of a partial sort, which matters for big crops and for training."""
+    cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256))
+    last = int(cumulative[-1]) - 1
+    values = []
+    for fraction in fractions:
+        position = fraction * last
+        below, above = int(np.floor(position)), int(np.ceil(position))
+        # The k-th smallest pixel (from 0) is the first grey level whose cumulative count exceeds k.
+        low, high = np.searchsorted(cumulative, [below, above], side="right")
+        values.append(float(low + (high - low) * (position - below)))
+    return values
 
 
 def resize_to_height(gray: np.ndarray, config: PreprocessConfig) -> np.ndarray:

@@ -48,6 +48,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--degradation", type=float, default=1.0, help="how often capture artefacts are applied to training lines (0-1)"
     )
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "float32", "bfloat16"],
+        default="auto",
+        help="auto: bfloat16 autocast where the hardware computes it natively (recent CUDA GPUs, CPUs with "
+        "AVX-512 BF16 or AMX), else float32",
+    )
     parser.add_argument("--max-minutes", type=float, default=0, help="stop (after a checkpoint) after this long")
     return parser.parse_args(argv)
 
@@ -58,6 +65,19 @@ def learning_rate(step: int, args: argparse.Namespace) -> float:
         return args.lr * (step + 1) / args.warmup
     progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
     return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def use_bfloat16(precision: str, device: torch.device) -> bool:
+    """Whether to train under bfloat16 autocast (weights and optimiser stay float32). On a CPU with
+    native BF16 a training step takes ~0.6x the float32 time; where BF16 is emulated it is slower."""
+    if precision != "auto":
+        return precision == "bfloat16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # private probe: absent on some builds
+        return False
 
 
 @torch.no_grad()
@@ -95,6 +115,7 @@ def train(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    bf16 = use_bfloat16(args.precision, device)
     last = args.run / "last.pt"
     source = last if last.exists() else args.init
     if source:
@@ -111,8 +132,9 @@ def train(args: argparse.Namespace) -> None:
     if resumed and "optimiser" in payload:
         optimiser.load_state_dict(payload["optimiser"])
     log.info(
-        "device %s, %.2fM parameters, %d classes, step %d",
+        "device %s (%s), %.2fM parameters, %d classes, step %d",
         device,
+        "bfloat16 autocast" if bf16 else "float32",
         count_parameters(model) / 1e6,
         charset.num_classes,
         step,
@@ -151,9 +173,9 @@ def train(args: argparse.Namespace) -> None:
             break
         for group in optimiser.param_groups:
             group["lr"] = learning_rate(step, args)
-        log_probs = (
-            model(batch["images"].to(device), batch["widths"]).log_softmax(-1).permute(1, 0, 2)
-        )  # T, N, C for CTC
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(batch["images"].to(device), batch["widths"])
+        log_probs = logits.float().log_softmax(-1).permute(1, 0, 2)  # T, N, C for CTC, in float32
         loss = F.ctc_loss(
             log_probs,
             batch["targets"].to(device),

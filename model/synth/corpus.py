@@ -77,6 +77,20 @@ def load_english_words(charset: Charset, limit: int = 50_000) -> WeightedWords:
     return WeightedWords.from_pairs(pairs)
 
 
+def rare_first(hanzi: list[str], words: WeightedWords) -> WeightedWords:
+    """Hanzi weighted against their share of the word stream, so that lines of random hanzi spend
+    their characters on the ones that words alone would show too rarely to be learnt."""
+    share = dict.fromkeys(hanzi, 0.0)
+    previous = 0.0
+    for word, cumulative in zip(words.words, words.cumulative):
+        for char in word:
+            if char in share:
+                share[char] += cumulative - previous
+        previous = cumulative
+    total = sum(share.values()) or 1.0
+    return WeightedWords.from_pairs([(c, 1.0 / (1.0 + len(hanzi) * share[c] / total)) for c in hanzi])
+
+
 class Corpus:
     """Draws one line of text at a time; every call depends only on the ``rng`` passed in."""
 
@@ -85,15 +99,18 @@ class Corpus:
         self.zh = load_chinese_words(charset)
         self.en = load_english_words(charset)
         self.hanzi = [c for c in charset.chars if ord(c) >= 0x4E00]
+        self.rare_hanzi = rare_first(self.hanzi, self.zh)
+        # Marks, symbols, circled numbers, arrows: everything that is neither a letter, a digit nor hanzi.
+        self.symbols = [c for c in charset.chars if not (c.isascii() and c.isalnum()) and c != " " and ord(c) < 0x4E00]
         self.generators: list[tuple[float, Callable[[random.Random], str]]] = [
-            (0.27, self.chinese_sentence),
+            (0.24, self.chinese_sentence),
             (0.14, self.english_sentence),
             (0.10, self.mixed),
             (0.12, self.business),
             (0.08, self.document_line),
             (0.06, self.receipt_line),
             (0.04, self.short_token),
-            (0.08, self.random_hanzi),
+            (0.11, self.random_hanzi),
             (0.02, self.random_chars),
             (0.03, self.plate),
             (0.06, self.shop_sign),
@@ -163,7 +180,7 @@ class Corpus:
                 parts.append(" ".join(self.english_words(rng, rng.randint(1, 3))))
             else:
                 parts.append(self.number(rng))
-        joiner = rng.choice(["", " ", ""])
+        joiner = rng.choice(["", " ", "", rng.choice(self.symbols)])
         return joiner.join(parts)
 
     def number(self, rng: random.Random) -> str:
@@ -253,7 +270,7 @@ class Corpus:
         return f"{place}市{road}{rng.choice(STREET_SUFFIX)}{rng.randint(1, 999)}号"
 
     def random_hanzi(self, rng: random.Random) -> str:
-        return "".join(rng.choice(self.hanzi) for _ in range(rng.randint(2, 16)))
+        return "".join(self.rare_hanzi.sample(rng) for _ in range(rng.randint(2, 16)))
 
     def random_chars(self, rng: random.Random) -> str:
         return "".join(rng.choice(self.charset.chars) for _ in range(rng.randint(2, 16)))

@@ -27,7 +27,7 @@ class FontFace:
     coverage: frozenset[str]
 
     def covers(self, text: str) -> bool:
-        return all(c in self.coverage or c == " " for c in text)
+        return self.coverage.issuperset(text.replace(" ", ""))
 
 
 def font_dirs() -> list[Path]:

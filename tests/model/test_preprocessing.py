@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from model.config import PreprocessConfig
-from model.preprocessing import ImageError, decode_image, pad_batch, preprocess
+from model.preprocessing import ImageError, decode_image, pad_batch, preprocess, quantiles
 
 CONFIG = PreprocessConfig()
 
@@ -80,3 +80,12 @@ def test_pad_batch():
     batch, widths = pad_batch([a, b])
     assert batch.shape == (2, 1, 32, 300) and widths == [100, 300]
     assert float(batch[0, :, :, 100:].abs().sum()) == 0.0
+
+
+def test_histogram_quantiles_equal_numpy_percentiles():
+    rng = np.random.default_rng(4)
+    for shape in [(1, 1), (3, 7), (32, 400), (57, 91)]:
+        gray = rng.integers(0, 256, shape, dtype=np.uint8)
+        fractions = (0.0, 0.01, 0.5, 0.99, 1.0)
+        expected = np.percentile(gray, [100 * f for f in fractions])
+        np.testing.assert_allclose(quantiles(gray, fractions), expected, atol=1e-9)
