@@ -22,7 +22,8 @@ Colour = tuple[int, int, int]
 
 
 @lru_cache(maxsize=4096)  # every face at every size drawn: 150 x 27
-def _font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+def cached_font(path: str, index: int, size: int) -> ImageFont.FreeTypeFont:
+    """A face at a size, loaded once: lines and synthetic pages (``model/synth/pages``) draw the same faces."""
     return ImageFont.truetype(path, size, index=index)
 
 
@@ -48,15 +49,15 @@ class LineRenderer:
     def render(self, text: str, rng: random.Random) -> np.ndarray:
         face = self.pick_font(text, rng)
         size = rng.randint(22, 48)
-        font = _font(face.path, face.index, size)
+        font = cached_font(face.path, face.index, size)
         mask, baseline = _text_mask(text, font, size, rng)
-        mask = _print_defects(mask, size, rng)
+        mask = print_defects(mask, size, rng)
         if rng.random() < 0.3:  # crops cut tight to the ink, as detectors and annotators often do
             mask = _crop_to_ink(mask, rng)
         ink, paper = _colours(rng)
-        image = _background(*mask.shape, paper, rng)
+        image = background(*mask.shape, paper, rng)
         if rng.random() < 0.1:  # sign lettering: an outline or a drop shadow in a third colour
-            image = _composite(image, _sign_effect(mask, size, rng), _contrasting(ink, rng))
+            image = _composite(image, sign_effect(mask, size, rng), _contrasting(ink, rng))
         image = _composite(image, mask, ink)
         _decorate(image, baseline, ink, rng)
         image = _reshape(image, paper, rng)
@@ -94,8 +95,8 @@ def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.R
     return np.asarray(canvas, np.float32) / 255.0, pad_top + ascent
 
 
-def _print_defects(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
-    """Thermal-receipt fading, dot-matrix printing, thin and heavy strokes."""
+def print_defects(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
+    """Thermal-receipt fading, dot-matrix printing, thin and heavy strokes; pages reuse it on their ink."""
     roll = rng.random()
     if roll < 0.06:  # faded thermal print: strokes broken up by a fine random field
         nrng = np.random.default_rng(rng.getrandbits(32))
@@ -129,7 +130,8 @@ def _crop_to_ink(mask: np.ndarray, rng: random.Random) -> np.ndarray:
     return mask[top:bottom, left:right]
 
 
-def _sign_effect(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
+def sign_effect(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
+    """A sign's outline or drop shadow of the strokes in ``mask``; shared with the signs of synthetic pages."""
     reach = max(1, size // rng.randint(10, 20))
     if rng.random() < 0.5:
         return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1, 2 * reach + 1)))
@@ -152,13 +154,14 @@ def _colours(rng: random.Random) -> tuple[Colour, Colour]:
         dark = tuple(rng.randint(0, 90) for _ in range(3))
         light = tuple(rng.randint(150, 255) for _ in range(3))
     else:
-        saturated = _hsv(rng.random(), rng.uniform(0.6, 1.0), rng.uniform(0.35, 0.85))
-        plain = rng.choice([(255, 255, 255), (rng.randint(0, 40),) * 3, _hsv(rng.uniform(0.1, 0.17), 0.9, 1.0)])
+        saturated = hsv(rng.random(), rng.uniform(0.6, 1.0), rng.uniform(0.35, 0.85))
+        plain = rng.choice([(255, 255, 255), (rng.randint(0, 40),) * 3, hsv(rng.uniform(0.1, 0.17), 0.9, 1.0)])
         return (plain, saturated) if rng.random() < 0.7 else (saturated, plain)
     return (light, dark) if rng.random() < 0.15 else (dark, light)
 
 
-def _hsv(hue: float, saturation: float, value: float) -> Colour:
+def hsv(hue: float, saturation: float, value: float) -> Colour:
+    """RGB 0-255 from HSV 0-1: how lines and synthetic pages pick saturated colours."""
     r, g, b = colorsys.hsv_to_rgb(hue, saturation, value)
     return int(r * 255), int(g * 255), int(b * 255)
 
@@ -169,7 +172,8 @@ def _contrasting(colour: Colour, rng: random.Random) -> Colour:
     return tuple(rng.randint(185, 255) for _ in range(3))
 
 
-def _background(height: int, width: int, paper: Colour, rng: random.Random) -> np.ndarray:
+def background(height: int, width: int, paper: Colour, rng: random.Random) -> np.ndarray:
+    """Flat, gradient or grainy paper (RGB uint8); synthetic pages use it for their sheets too."""
     base = np.empty((height, width, 3), np.float32)
     base[:] = paper
     roll = rng.random()
@@ -213,21 +217,23 @@ def _reshape(image: np.ndarray, paper: Colour, rng: random.Random) -> np.ndarray
     return image
 
 
-def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.ndarray:
+def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0, *, geometry: bool = True) -> np.ndarray:
     """Capture artefacts: geometry, blur, resolution loss, exposure, noise, binarisation, JPEG.
 
     ``strength`` scales how often each artefact is applied (1.0: the full mix, 0.0: none); training
-    starts with fewer so that CTC finds the alignment sooner.
+    starts with fewer so that CTC finds the alignment sooner. ``geometry=False`` skips the rotation and
+    perspective steps, for callers (synthetic pages) that warp the image themselves and must keep
+    their ground-truth boxes in step; the default draws exactly as before.
     """
     nrng = np.random.default_rng(rng.getrandbits(32))
     h, w = image.shape[:2]
     border = tuple(int(v) for v in np.median(image[::3, ::3].reshape(-1, 3), axis=0))  # ~ the paper
-    if rng.random() < 0.3 * strength:
+    if geometry and rng.random() < 0.3 * strength:
         # Mostly the slight skew of scans; now and then the tilt of a photographed sign.
         angle = rng.uniform(-2.0, 2.0) if rng.random() < 0.85 else rng.uniform(-6.0, 6.0)
         matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
         image = cv2.warpAffine(image, matrix, (w, h), borderMode=cv2.BORDER_CONSTANT, borderValue=border)
-    if rng.random() < 0.2 * strength:
+    if geometry and rng.random() < 0.2 * strength:
         d = (0.06 if rng.random() < 0.8 else 0.15) * h
         src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
         dst = src + np.float32([[rng.uniform(-d, d), rng.uniform(-d, d)] for _ in range(4)])
@@ -258,7 +264,9 @@ def degrade(image: np.ndarray, rng: random.Random, strength: float = 1.0) -> np.
         _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
         if rng.random() < 0.4:
             factor = rng.uniform(0.5, 0.9)
-            small = cv2.resize(binary, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_NEAREST)
+            small = cv2.resize(
+                binary, (max(1, int(w * factor)), max(1, int(h * factor))), interpolation=cv2.INTER_NEAREST
+            )
             binary = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
         image = cv2.cvtColor(binary, cv2.COLOR_GRAY2BGR)
     if rng.random() < 0.3 * strength:
