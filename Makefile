@@ -100,10 +100,12 @@ train: $(VENV_STAMP) fonts
 eval: $(VENV_STAMP) fonts
 	$(PY) -m model.evaluate --weights $(WEIGHTS)
 
-# Speed and memory: one-thread latency of a 20-character line, then the whole service under a
-# bounded sustained load (latency percentiles, throughput, server memory before and after).
+# Speed and memory: one-thread latency of a 20-character line, synthetic lines rendered per second
+# on one core, then the whole service under a bounded sustained load (latency percentiles,
+# throughput, server memory before and after).
 bench: $(VENV_STAMP) java fonts
 	$(PY) -m tests.bench.model_latency
+	$(PY) -m tests.bench.render_speed
 	$(PY) -m tests.bench.service
 
 # Our model next to Tesseract (chi_sim+eng, line mode) and RapidOCR (recognition only) on the same real
