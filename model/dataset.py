@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+import cv2
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
@@ -53,6 +54,8 @@ class SyntheticBatches(IterableDataset):
 
     def __iter__(self) -> Iterator[dict]:
         info = get_worker_info()
+        if info is not None:
+            cv2.setNumThreads(1)  # a data worker is one core; OpenCV's own pool would fight the trainer's threads
         rng = random.Random(self.seed * 1000 + (info.id if info else 0))
         corpus = Corpus(self.charset)
         renderer = LineRenderer(self.fonts, self.degradation)
