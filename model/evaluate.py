@@ -45,21 +45,29 @@ def load_serving(weights: Path, quantize: bool = True) -> tuple[torch.jit.Script
 
 @torch.inference_mode()
 def evaluate_lines(
-    weights: Path, folder: Path, quantize: bool = True
+    weights: Path, folder: Path, quantize: bool = True, warmup: int = 0
 ) -> tuple[dict[str, AccuracyMeter], list[float]]:
-    """Meters per category (and "all") and per-line latencies in ms, one line at a time."""
+    """Meters per category (and "all") and per-line latencies in ms, one line at a time. ``warmup``
+    lines are read once, unscored and untimed, before the timed pass (allocators, kernel choice)."""
     model, charset, config = load_serving(weights, quantize)
-    meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
-    latencies = []
-    for path, text, category in read_labels(folder):
-        start = time.perf_counter()
+    labels = read_labels(folder)
+
+    def recognise(path: Path) -> str:
         try:
             image = preprocess(path.read_bytes(), config)
             probs = model(torch.from_numpy(image)[None]).softmax(-1)[0].numpy()
-            prediction = greedy_decode(probs, charset).text  # one unpadded line: every frame is its own
+            return greedy_decode(probs, charset).text  # one unpadded line: every frame is its own
         except ImageError as err:
             log.warning("%s: %s", path.name, err)
-            prediction = ""
+            return ""
+
+    for path, _, _ in labels[:warmup]:
+        recognise(path)
+    meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
+    latencies = []
+    for path, text, category in labels:
+        start = time.perf_counter()
+        prediction = recognise(path)
         latencies.append((time.perf_counter() - start) * 1000)
         meters[category].add(prediction, text)
         meters["all"].add(prediction, text)

@@ -13,10 +13,8 @@ import argparse
 import json
 import logging
 import os
-import shutil
 import statistics
 import subprocess
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,20 +123,12 @@ class _WarningCounter(logging.Handler):
 
 
 def run_ours(weights: Path, folder: Path, labels: Labels, threads: int) -> EngineResult:
-    """Our model through `model.evaluate.evaluate_lines`, after a warm-up pass over the first lines."""
+    """Our model through `model.evaluate.evaluate_lines`, after a warm-up over the first lines."""
     torch.set_num_threads(threads)
-    with tempfile.TemporaryDirectory() as tmp:  # warm-up: the same code on a copy of the first lines
-        warmup = Path(tmp)
-        rows = ["file\ttext\tcategory"]
-        for path, text, category in labels[:WARMUP_LINES]:
-            shutil.copy(path, warmup / path.name)
-            rows.append(f"{path.name}\t{text}\t{category}")
-        (warmup / "labels.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-        evaluate_lines(weights, warmup)
     counter = _WarningCounter()
     logging.getLogger().addHandler(counter)  # evaluate_lines logs each unreadable image and scores it empty
     try:
-        meters, latencies = evaluate_lines(weights, folder)
+        meters, latencies = evaluate_lines(weights, folder, warmup=WARMUP_LINES)
     finally:
         logging.getLogger().removeHandler(counter)
     per_category: dict[str, list[float]] = defaultdict(list)
