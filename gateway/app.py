@@ -13,8 +13,9 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from gateway.config import load_settings
-from gateway.errors import ApiError, InvalidJson
-from gateway.imagedata import decode_image_field, require_image
+from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode
+from gateway.imagedata import data_url_media_type, decode_image_field, require_image
+from gateway.pdf import is_pdf, read_pdf
 from gateway.torchserve import TorchServeClient
 
 logger = logging.getLogger(__name__)
@@ -32,6 +33,10 @@ _HTTP_ERROR_CODES = {
     415: "unsupported_media_type",
 }
 
+# Reading modes of the handler: "line" (the image is one text line), "page"
+# (find the lines first), "auto" (the handler picks one from the image's shape).
+MODES = ("auto", "line", "page")
+
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 probes = Blueprint("probes", __name__)
 ui = Blueprint("ui", __name__)
@@ -44,7 +49,10 @@ def _client() -> TorchServeClient:
 
 @api.post("/ocr")
 def ocr() -> Response:
-    """Recognise the text line in ``{"image": "<base64 or data URL>"}``."""
+    """Read the text of ``{"image": "<base64 or data URL>", "mode": ..., "filename": ...}``.
+
+    The image may be a PDF: every page is then read and the answers combined.
+    """
     if not request.is_json:
         raise UnsupportedMediaType("Send the request with Content-Type: application/json.")
     # Parse by hand rather than request.get_json() so "not JSON" and "JSON but
@@ -58,17 +66,47 @@ def ocr() -> Response:
     if not isinstance(payload, dict):
         raise InvalidJson()
 
-    image = decode_image_field(payload.get("image"))
-    kind = require_image(image)
-    result = _client().recognise(image)
+    mode = _mode_field(payload.get("mode"))
+    filename = _filename_field(payload.get("filename"))
+    data = decode_image_field(payload.get("image"))
+
+    if is_pdf(data, filename, data_url_media_type(payload.get("image"))):
+        # Pages are whole pages unless the caller says otherwise.
+        result = read_pdf(data, mode or "page", _client(), current_app.config["OCR_SETTINGS"])
+        logger.info(
+            "ocr: %d-byte PDF, %d pages -> %d chars, confidence %.3f",
+            len(data),
+            len(result["pages"]),
+            len(result["text"]),
+            result["confidence"],
+        )
+        return jsonify(result)
+
+    kind = require_image(data)
+    result = _client().recognise(data, mode or "auto")
     logger.info(
         "ocr: %d-byte %s image -> %d chars, confidence %.3f",
-        len(image),
+        len(data),
         kind,
         len(result["text"]),
         result["confidence"],
     )
     return jsonify(result)
+
+
+def _mode_field(value: object) -> str | None:
+    """The requested reading mode, or None when absent (null counts as absent)."""
+    if value is None:
+        return None
+    if value not in MODES:
+        raise InvalidMode(f'The "mode" field must be one of {", ".join(MODES)}; got {json.dumps(value)[:40]}.')
+    return str(value)
+
+
+def _filename_field(value: object) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidFilename()
 
 
 @probes.get("/healthz")

@@ -24,6 +24,11 @@ class Settings:
 
     ``max_body_bytes`` bounds the whole JSON request (base64 inflates the image
     by about 4/3), not the decoded image; the handler applies its own pixel limit.
+
+    PDFs: at most ``pdf_max_pages`` pages, each rendered with its long side at
+    most ``pdf_max_side`` pixels, and all pages read within ``pdf_timeout_s``
+    (keep it below gunicorn's ``--timeout``, or a long PDF gets its worker
+    killed instead of a 504 answer).
     """
 
     torchserve_url: str = "http://127.0.0.1:8080"
@@ -32,6 +37,9 @@ class Settings:
     max_body_bytes: int = 15 * 1024 * 1024
     upstream_timeout_s: float = 30.0
     ready_timeout_s: float = 2.0
+    pdf_max_pages: int = 20
+    pdf_max_side: int = 3500
+    pdf_timeout_s: float = 50.0
 
 
 def _text(env: Mapping[str, object], key: str, default: str) -> str:
@@ -72,4 +80,7 @@ def load_settings(env: Mapping[str, object] | None = None) -> Settings:
         max_body_bytes=_positive(env, "OCR_MAX_BODY_BYTES", defaults.max_body_bytes, int),
         upstream_timeout_s=_positive(env, "OCR_UPSTREAM_TIMEOUT_S", defaults.upstream_timeout_s, float),
         ready_timeout_s=_positive(env, "OCR_READY_TIMEOUT_S", defaults.ready_timeout_s, float),
+        pdf_max_pages=_positive(env, "OCR_MAX_PDF_PAGES", defaults.pdf_max_pages, int),
+        pdf_max_side=_positive(env, "OCR_PDF_MAX_SIDE", defaults.pdf_max_side, int),
+        pdf_timeout_s=_positive(env, "OCR_PDF_TIMEOUT_S", defaults.pdf_timeout_s, float),
     )

@@ -56,6 +56,28 @@ class ImageTooLarge(ApiError):
     default_message = "The image has too many pixels."
 
 
+class InvalidMode(ApiError):
+    """Raised by the gateway's own check or passed on from the handler."""
+
+    code, status = "invalid_mode", 400
+    default_message = 'The "mode" field must be "auto", "line" or "page".'
+
+
+class InvalidFilename(ApiError):
+    code, status = "invalid_filename", 400
+    default_message = 'The optional "filename" field must be a string.'
+
+
+class InvalidPdf(ApiError):
+    code, status = "invalid_pdf", 400
+    default_message = "The data is not a PDF that can be read."
+
+
+class TooManyPages(ApiError):
+    code, status = "too_many_pages", 400
+    default_message = "The PDF has more pages than one request may have."
+
+
 class PayloadTooLarge(ApiError):
     code, status = "payload_too_large", 413
     default_message = "The request body is too large."

@@ -1,5 +1,7 @@
 """Edge validation of the ``image`` field: base64 / data URL decoding and format sniffing.
 
+The field carries an image or a PDF; :mod:`gateway.pdf` decides which.
+
 Checking magic numbers here lets the gateway reject obvious non-images with a
 clear ``invalid_image`` error without a round trip to TorchServe. The handler
 still decodes the image for real and has the final word.
@@ -35,6 +37,16 @@ def decode_image_field(value: object) -> bytes:
     if not data:
         raise MissingImage("The image is empty.")
     return data
+
+
+def data_url_media_type(value: object) -> str | None:
+    """The lower-cased media type of a data URL (``data:application/pdf;base64,...``), else None."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text[:5].lower() != "data:":
+        return None
+    return text[5:].partition(",")[0].partition(";")[0].strip().lower() or None
 
 
 # Leading magic numbers; WebP ("RIFF....WEBP") needs two checks and is handled below.

@@ -6,6 +6,7 @@ Flask layer never sees ``requests`` exceptions or TorchServe's own error JSON.
 
 from __future__ import annotations
 
+import base64
 import logging
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from gateway.errors import (
     ApiError,
     ImageTooLarge,
     InvalidImage,
+    InvalidMode,
     ModelUnavailable,
     PayloadTooLarge,
     UpstreamError,
@@ -30,6 +32,7 @@ logger = logging.getLogger(__name__)
 _HANDLER_ERRORS: dict[str, type[ApiError]] = {
     "invalid_image": InvalidImage,
     "image_too_large": ImageTooLarge,
+    "invalid_mode": InvalidMode,
 }
 
 
@@ -65,24 +68,27 @@ class TorchServeClient:
     def close(self) -> None:
         self.session.close()
 
-    def recognise(self, image_bytes: bytes) -> dict[str, Any]:
-        """Send raw image bytes to the model and return the handler's JSON object.
+    def recognise(self, image_bytes: bytes, mode: str = "auto", timeout_s: float | None = None) -> dict[str, Any]:
+        """Send one image and its reading mode to the model; return the handler's JSON object.
 
-        The result has at least ``text`` (str) and ``confidence`` (float); other
-        documented fields (``char_probs``, ``timings``, ``model``) are passed on
-        untouched. Raises an :class:`ApiError` subclass on any failure.
+        The body is the handler's JSON form ``{"image": <base64>, "mode": ...}``
+        (raw bytes could not carry the mode). The result has at least ``text``
+        (str) and ``confidence`` (number), and ``lines`` is a list of objects when
+        present; the other documented fields are passed on untouched.
+        ``timeout_s`` shortens the configured timeout (a PDF's remaining time).
+        Raises an :class:`ApiError` subclass on any failure.
         """
+        timeout = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
         try:
             response = self.session.post(
                 self.predict_url,
-                data=image_bytes,
-                headers={"Content-Type": "application/octet-stream"},
-                timeout=self.timeout_s,
+                json={"image": base64.b64encode(image_bytes).decode("ascii"), "mode": mode},
+                timeout=timeout,
             )
         # Timeout first: ConnectTimeout is also a ConnectionError, and a model
         # that is slow to answer is a different problem from one that is down.
         except requests.Timeout as exc:
-            logger.warning("TorchServe timed out after %.1f s: %s", self.timeout_s, exc)
+            logger.warning("TorchServe timed out after %.1f s: %s", timeout, exc)
             raise UpstreamTimeout() from exc
         except requests.ConnectionError as exc:
             logger.warning("TorchServe unreachable at %s: %s", self.predict_url, exc)
@@ -93,7 +99,7 @@ class TorchServeClient:
 
         body = _json_or_none(response)
         if response.status_code == 200:
-            if isinstance(body, dict) and isinstance(body.get("text"), str) and _is_number(body.get("confidence")):
+            if _is_result(body):
                 return body
             logger.error("TorchServe answered 200 without the documented result shape: %s", _snippet(response))
             raise UpstreamError()
@@ -138,6 +144,14 @@ class TorchServeClient:
             if isinstance(model, dict)
             for worker in model.get("workers") or []
         )
+
+
+def _is_result(body: object) -> bool:
+    """The documented 200 shape; the gateway tags each line of a PDF page, so lines must be objects."""
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not _is_number(body.get("confidence")):
+        return False
+    lines = body.get("lines", [])
+    return isinstance(lines, list) and all(isinstance(line, dict) for line in lines)
 
 
 def _is_number(value: object) -> bool:

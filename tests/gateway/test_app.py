@@ -1,33 +1,25 @@
-"""Contract tests for the gateway: every error path is caused for real.
+"""Contract tests for the gateway (images; PDFs are in test_pdf.py): every error path is caused for real.
 
-Upstream behaviour comes from real sockets: a closed local port for "TorchServe
-is down", and a tiny threaded HTTP server that answers like TorchServe (or
-sleeps past the timeout) for pass-through and timeout cases. The real
-TorchServe is covered by the integration tests.
+Upstream behaviour comes from real sockets (see tests/gateway/fakes.py). The
+real TorchServe is covered by the integration tests.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
-import io
 import json
 import logging
-import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from PIL import Image
 
-from gateway.app import create_app
 from gateway.config import ConfigError, Settings, load_settings
+from tests.gateway.fakes import FakeTorchServe, assert_error, b64, image_bytes
 
 OCR = "/api/v1/ocr"
 
@@ -38,168 +30,6 @@ RESULT = {
     "timings": {"preprocess_ms": 1.5, "inference_ms": 12.25, "postprocess_ms": 0.5},
     "model": {"name": "crnn_ocr", "charset": "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ "},
 }
-
-
-# --- helpers and fixtures ---------------------------------------------------
-
-
-def image_bytes(fmt: str = "PNG") -> bytes:
-    """A small white image with a black bar, encoded in ``fmt``."""
-    image = Image.new("RGB", (48, 16), "white")
-    image.paste((0, 0, 0), (4, 6, 44, 10))
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt)
-    return buffer.getvalue()
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def free_port() -> int:
-    """A local port nobody listens on (bound briefly by the OS, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-@dataclass
-class Canned:
-    status: int
-    body: Any  # bytes are sent as-is, anything else as JSON
-    delay_s: float = 0.0
-
-
-@dataclass
-class Received:
-    method: str
-    path: str
-    content_type: str | None
-    body: bytes
-
-
-@dataclass
-class FakeTorchServe:
-    """A real HTTP server on a free local port that answers like TorchServe would.
-
-    Unknown paths get TorchServe's own 404 JSON. ``delay_s`` waits on an event
-    that teardown sets, so a "slow" answer never outlives its test.
-    """
-
-    routes: dict[tuple[str, str], Canned] = field(default_factory=dict)
-    received: list[Received] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def answer(self, method: str, path: str, status: int, body: Any, delay_s: float = 0.0) -> None:
-        self.routes[(method, path)] = Canned(status, body, delay_s)
-
-    def start(self) -> None:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                self._reply("GET")
-
-            def do_POST(self) -> None:
-                self._reply("POST")
-
-            def _reply(self, method: str) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake.received.append(Received(method, self.path, self.headers.get("Content-Type"), body))
-                canned = fake.routes.get(
-                    (method, self.path),
-                    Canned(404, {"code": 404, "type": "ModelNotFoundException", "message": "Model not found"}),
-                )
-                if canned.delay_s:
-                    fake.release.wait(canned.delay_s)
-                payload = canned.body if isinstance(canned.body, bytes) else json.dumps(canned.body).encode()
-                try:
-                    self.send_response(canned.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the gateway gave up waiting (timeout tests)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # keep test output quiet
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        # Non-daemon handler threads are joined by server_close(): no thread outlives the test.
-        self.server.daemon_threads = False
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
-
-
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The developer's own OCR_* variables must not change test results."""
-    for name in ("TORCHSERVE_URL", "MANAGEMENT_URL", "MODEL_NAME", "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_S", "READY_TIMEOUT_S"):
-        monkeypatch.delenv(f"OCR_{name}", raising=False)
-
-
-@pytest.fixture
-def upstream() -> Iterator[FakeTorchServe]:
-    fake = FakeTorchServe()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def dead_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"
-
-
-@pytest.fixture
-def make_app() -> Iterator[Callable[..., Flask]]:
-    """Build apps from test configs and close their upstream sessions afterwards."""
-    apps: list[Flask] = []
-
-    def _make(**config: Any) -> Flask:
-        app = create_app({"TESTING": True, **config})
-        apps.append(app)
-        return app
-
-    yield _make
-    for app in apps:
-        app.extensions["torchserve"].close()
-
-
-@pytest.fixture
-def client(make_app: Callable[..., Flask], upstream: FakeTorchServe) -> FlaskClient:
-    """A gateway whose TorchServe is the fake upstream, with a short timeout."""
-    app = make_app(OCR_TORCHSERVE_URL=upstream.url, OCR_MANAGEMENT_URL=upstream.url, OCR_UPSTREAM_TIMEOUT_S=0.3)
-    return app.test_client()
-
-
-@pytest.fixture
-def dead_client(make_app: Callable[..., Flask], dead_url: str) -> FlaskClient:
-    """A gateway whose TorchServe is a closed port."""
-    return make_app(OCR_TORCHSERVE_URL=dead_url, OCR_MANAGEMENT_URL=dead_url).test_client()
-
-
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body: dict[str, Any] = response.get_json()
-    assert set(body) == {"error", "message"}
-    assert body["error"] == code
-    assert isinstance(body["message"], str) and body["message"]
-    return body
 
 
 # --- probes and static UI ---------------------------------------------------
@@ -332,7 +162,7 @@ def test_body_over_configured_limit_is_413(make_app: Callable[..., Flask], dead_
 
 
 @pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP", "GIF", "TIFF"])
-def test_success_passes_result_through_and_forwards_raw_bytes(
+def test_success_passes_result_through_and_forwards_image_as_json(
     client: FlaskClient, upstream: FakeTorchServe, fmt: str
 ) -> None:
     upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT)
@@ -341,12 +171,42 @@ def test_success_passes_result_through_and_forwards_raw_bytes(
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json() == RESULT
     [sent] = upstream.received
-    assert (sent.method, sent.path, sent.content_type, sent.body) == (
-        "POST",
-        "/predictions/crnn_ocr",
-        "application/octet-stream",
-        raw,
-    )
+    assert (sent.method, sent.path) == ("POST", "/predictions/crnn_ocr")
+    assert sent.forwarded() == (raw, "auto")
+
+
+def test_page_result_with_lines_passes_through(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    line = {"text": "Hello", "confidence": 0.9, "box": [[1, 2], [30, 2], [30, 12], [1, 12]], "angle": 0.0, "vertical": False}
+    page = {**RESULT, "text": "Hello", "lines": [line], "mode": "page", "rotation": 0, "width": 48, "height": 16}
+    upstream.answer("POST", "/predictions/crnn_ocr", 200, page)
+    response = client.post(OCR, json={"image": b64(image_bytes()), "mode": "page"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json() == page
+
+
+@pytest.mark.parametrize(
+    "payload, mode",
+    [({}, "auto"), ({"mode": None}, "auto"), ({"mode": "auto"}, "auto"), ({"mode": "line"}, "line"), ({"mode": "page"}, "page")],
+)
+def test_mode_is_forwarded(client: FlaskClient, upstream: FakeTorchServe, payload: dict[str, Any], mode: str) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT)
+    # A file name that is not a PDF's changes nothing for an image.
+    response = client.post(OCR, json={"image": b64(image_bytes()), "filename": "line.png", **payload})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert upstream.received[0].forwarded()[1] == mode
+
+
+@pytest.mark.parametrize("mode", ["Page", "lines", "", " auto", 1, True, ["page"], {"mode": "page"}])
+def test_invalid_mode_rejected_before_upstream(client: FlaskClient, upstream: FakeTorchServe, mode: Any) -> None:
+    body = assert_error(client.post(OCR, json={"image": b64(image_bytes()), "mode": mode}), 400, "invalid_mode")
+    assert "auto, line, page" in body["message"]
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("filename", [1, True, ["a.pdf"], {"name": "a.pdf"}])
+def test_filename_must_be_a_string(client: FlaskClient, upstream: FakeTorchServe, filename: Any) -> None:
+    assert_error(client.post(OCR, json={"image": b64(image_bytes()), "filename": filename}), 400, "invalid_filename")
+    assert upstream.received == []
 
 
 @pytest.mark.parametrize(
@@ -366,7 +226,7 @@ def test_data_urls_and_whitespace_are_accepted(
     raw = image_bytes()
     response = client.post(OCR, json={"image": encode(raw)})
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert upstream.received[0].body == raw
+    assert upstream.received[0].forwarded() == (raw, "auto")
 
 
 def test_model_name_setting_picks_the_upstream_path(make_app: Callable[..., Flask], upstream: FakeTorchServe) -> None:
@@ -378,7 +238,7 @@ def test_model_name_setting_picks_the_upstream_path(make_app: Callable[..., Flas
 
 @pytest.mark.parametrize(
     "status, code",
-    [(400, "invalid_image"), (400, "image_too_large"), (413, "image_too_large")],
+    [(400, "invalid_image"), (400, "image_too_large"), (413, "image_too_large"), (400, "invalid_mode")],
 )
 def test_handler_rejections_pass_through_as_400(
     client: FlaskClient, upstream: FakeTorchServe, status: int, code: str
@@ -401,6 +261,9 @@ def test_handler_rejections_pass_through_as_400(
         (200, b"<html>not json</html>", 502, "upstream_error"),
         (200, {"confidence": 0.5}, 502, "upstream_error"),
         (200, [RESULT], 502, "upstream_error"),
+        (200, {**RESULT, "confidence": True}, 502, "upstream_error"),
+        (200, {**RESULT, "lines": {}}, 502, "upstream_error"),
+        (200, {**RESULT, "lines": ["Hello 2024"]}, 502, "upstream_error"),
     ],
 )
 def test_torchserve_answers_map_to_stable_errors(
@@ -464,6 +327,9 @@ def test_settings_defaults() -> None:
         max_body_bytes=15 * 1024 * 1024,
         upstream_timeout_s=30.0,
         ready_timeout_s=2.0,
+        pdf_max_pages=20,
+        pdf_max_side=3500,
+        pdf_timeout_s=50.0,
     )
 
 
@@ -474,8 +340,11 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OCR_MAX_BODY_BYTES", "1000")
     monkeypatch.setenv("OCR_UPSTREAM_TIMEOUT_S", "2.5")
     monkeypatch.setenv("OCR_READY_TIMEOUT_S", "0.5")
+    monkeypatch.setenv("OCR_MAX_PDF_PAGES", "5")
+    monkeypatch.setenv("OCR_PDF_MAX_SIDE", "2000")
+    monkeypatch.setenv("OCR_PDF_TIMEOUT_S", "20")
     settings = load_settings()
-    assert settings == Settings("http://ts:9080", "http://ts:9081", "crnn_v2", 1000, 2.5, 0.5)
+    assert settings == Settings("http://ts:9080", "http://ts:9081", "crnn_v2", 1000, 2.5, 0.5, 5, 2000, 20.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.model_name = "x"  # type: ignore[misc]
 
@@ -496,6 +365,9 @@ def test_test_config_overrides_environment(monkeypatch: pytest.MonkeyPatch, make
         {"OCR_UPSTREAM_TIMEOUT_S": "-1"},
         {"OCR_READY_TIMEOUT_S": "soon"},
         {"OCR_TORCHSERVE_URL": "  "},
+        {"OCR_MAX_PDF_PAGES": "0"},
+        {"OCR_PDF_MAX_SIDE": "big"},
+        {"OCR_PDF_TIMEOUT_S": "-5"},
     ],
 )
 def test_bad_settings_fail_at_start_up(env: dict[str, str]) -> None:
