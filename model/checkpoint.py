@@ -32,16 +32,24 @@ def save_checkpoint(
     ``half`` stores float tensors as float16: the committed weights are half the size and lose no
     measurable accuracy; they are widened back to float32 on load.
     """
-    state = {
+    payload = {"config": model.config.to_dict(), "charset": charset.to_text(), "state_dict": state_of(model, half)}
+    write_atomically(path, {**payload, **(extra or {})})
+
+
+def state_of(model: torch.nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
+    """A detached CPU copy of the weights, float tensors in float16 when ``half``."""
+    return {
         k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
         for k, v in model.state_dict().items()
     }
-    payload = {
-        "config": model.config.to_dict(),
-        "charset": charset.to_text(),
-        "state_dict": state,
-        **(extra or {}),
-    }
+
+
+def float_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Stored (possibly float16) weights widened back to float32."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def write_atomically(path: str | Path, payload: dict[str, Any]) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
@@ -55,6 +63,6 @@ def load_checkpoint(path: str | Path) -> tuple[CRNN, Charset, dict[str, Any]]:
     config = ModelConfig.from_dict(payload["config"])
     charset = Charset.from_text(payload["charset"])
     model = build_model(config, charset)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
+    model.load_state_dict(float_state(payload["state_dict"]))
     model.eval()
     return model, charset, payload

@@ -52,3 +52,40 @@ class ModelConfig:
         data["conv_channels"] = tuple(data["conv_channels"])
         data["preprocess"] = PreprocessConfig(**data.get("preprocess", {}))
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """The DB (differentiable binarisation) text-line detector: network widths, training targets and
+    how probability maps become boxes. Stored in the detector's checkpoint like ``ModelConfig``."""
+
+    # Output channels of the stem and the four stages (strides 2, 4, 8, 16, 32) of the backbone.
+    channels: tuple[int, ...] = (16, 24, 40, 80, 128)
+    # Width of the feature pyramid; each of its four levels contributes a quarter at stride 4.
+    pyramid_channels: int = 64
+    # Maps come out at half the input resolution: thin lines of small print keep a few pixels.
+    output_stride: int = 2
+    # A line's target kernel is its box shrunk by D = area * (1 - r^2) / perimeter; 0.6 rather than
+    # DB's 0.4 because the maps are at half resolution and small print would shrink to nothing.
+    shrink_ratio: float = 0.6
+    # Threshold-map targets lie in [low, high] near box borders (DB's values).
+    threshold_low: float = 0.3
+    threshold_high: float = 0.7
+    # Inference: the input's long side is scaled to this (a multiple of 32; small images are not
+    # enlarged), pixels above ``binarise`` form kernels, kernels scoring under ``min_score`` or
+    # thinner than ``min_size`` map pixels are dropped.
+    long_side: int = 1280
+    binarise: float = 0.3
+    min_score: float = 0.5
+    min_size: float = 2.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["channels"] = list(self.channels)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
+        data = dict(data)
+        data["channels"] = tuple(data["channels"])
+        return cls(**data)
