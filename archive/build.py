@@ -1,7 +1,8 @@
 """Build ``crnn_ocr.mar``: one reproducible, self-contained TorchServe archive.
 
-The archive root holds the TorchScript weights, ``ocr_handler.py``, ``charset.txt``,
-``model_config.json`` and the ``model`` package modules the handler imports, so a TorchServe host needs
+The archive root holds the recogniser's TorchScript weights, ``ocr_handler.py``, ``charset.txt``,
+``model_config.json``, the detector's ``detector.torchscript.pt`` and ``detector_config.json``, and
+the ``model`` package modules the handler imports, so a TorchServe host needs
 only the archive (plus the Python packages in ``archive/requirements.txt``).
 """
 
@@ -16,7 +17,8 @@ import tempfile
 from pathlib import Path
 
 from model.checkpoint import DEFAULT_WEIGHTS
-from model.export import export_serving
+from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
+from model.export import export_detector, export_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "crnn_ocr"
@@ -30,29 +32,41 @@ SERVING_MODULES = (
     "export.py",
     "network.py",
     "preprocessing.py",
+    "detector/__init__.py",
+    "detector/boxes.py",
+    "detector/checkpoint.py",
+    "detector/inference.py",
+    "detector/network.py",
+    "detector/preprocessing.py",
+    "reader/__init__.py",
+    "reader/crops.py",
+    "reader/order.py",
+    "reader/pipeline.py",
+    "reader/recognise.py",
 )
 
 log = logging.getLogger("archive")
 
 
-def stage(weights: Path, staging: Path) -> Path:
+def stage(weights: Path, detector: Path, staging: Path) -> Path:
     """Lay out the archive's extra files on purpose: ``--extra-files`` copies a folder's contents."""
     extra = staging / "extra"
     script = export_serving(weights, extra)
+    export_detector(detector, extra)
     shutil.move(script, staging / script.name)
     package = extra / "model"
-    package.mkdir()
     for name in SERVING_MODULES:
+        (package / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / "model" / name, package / name)
     shutil.copy2(ROOT / "handler" / "ocr_handler.py", staging / "ocr_handler.py")
     return staging / script.name
 
 
-def build(weights: Path, export_path: Path, version: str) -> Path:
+def build(weights: Path, detector: Path, export_path: Path, version: str) -> Path:
     export_path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
-        script = stage(weights, staging)
+        script = stage(weights, detector, staging)
         command = [
             str(Path(sys.executable).parent / "torch-model-archiver"),
             "--model-name",
@@ -82,11 +96,12 @@ def build(weights: Path, export_path: Path, version: str) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--detector", type=Path, default=DEFAULT_DETECTOR_WEIGHTS)
     parser.add_argument("--export-path", type=Path, default=ROOT / "model-store")
     parser.add_argument("--version", default="1.0")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    build(args.weights, args.export_path, args.version)
+    build(args.weights, args.detector, args.export_path, args.version)
 
 
 if __name__ == "__main__":

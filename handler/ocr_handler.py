@@ -1,11 +1,15 @@
-"""TorchServe handler for the CRNN line recogniser.
+"""TorchServe handler: single text lines and whole pages (detection, orientation, reading order).
 
-Life cycle: ``initialize`` once per worker (model, charset, preprocessing settings, threads), then per
+Life cycle: ``initialize`` once per worker (recogniser, detector, charset, settings, threads), then per
 batch ``preprocess`` -> ``inference`` -> ``postprocess``. Every request in a batch gets exactly one
 answer: a bad image becomes that request's own 400 JSON error and the rest of the batch goes on.
 
+Requests are raw image bytes or JSON ``{"image": "<base64>", "mode": "auto" | "line" | "page"}``. Line
+requests of a batch are recognised in one forward pass; each page is detected on its own and its
+lines recognised in batches (``model.reader.pipeline``).
+
 The archive ships this file at its root next to the ``model`` package (preprocessing, charset,
-decoding), so serving runs the very code that training used.
+decoding, detection, reading), so serving runs the very code that training and evaluation use.
 """
 
 from __future__ import annotations
@@ -22,37 +26,50 @@ import torch
 from ts.torch_handler.base_handler import BaseHandler
 
 from model.charset import Charset
-from model.config import ModelConfig
-from model.decoding import greedy_decode
-from model.export import CHARSET_FILE, CONFIG_FILE, load_torchscript
-from model.network import frames_for_width
-from model.preprocessing import ImageError, pad_batch, preprocess
+from model.config import DetectorConfig, ModelConfig
+from model.export import CHARSET_FILE, CONFIG_FILE, DETECTOR_CONFIG_FILE, DETECTOR_FILE, load_torchscript
+from model.preprocessing import ImageError, decode_any
+from model.reader.pipeline import ModeError, PageReader
+from model.reader.recognise import LineRecogniser
 
 log = logging.getLogger(__name__)
 
 
-# One request of a batch on its way through the handler: "image" (preprocessed) or "error"
-# (ImageError), then "probs" (frames x classes) and "timings". A plain dict, because TorchServe wants
-# exactly one class in a handler module.
+# One request of a batch on its way through the handler: "mode", then "line" (the recogniser's
+# input) or "page" (the decoded image) or "error"; then "result". A plain dict, because TorchServe
+# wants exactly one class in a handler module.
 Item = dict[str, Any]
+# Timings reported to Prometheus besides preprocessing, where the request had them.
+TIMING_METRICS = {
+    "inference_ms": "OCRInferenceMs",
+    "detection_ms": "OCRDetectionMs",
+    "recognition_ms": "OCRRecognitionMs",
+}
 
 
 class OCRHandler(BaseHandler):
     def initialize(self, context: Any) -> None:
-        """Load TorchScript weights, charset and preprocessing settings from the archive folder."""
+        """Load both TorchScript models, the charset and their settings from the archive folder."""
         model_dir = Path(context.system_properties["model_dir"])
         handler_config = (getattr(context, "model_yaml_config", None) or {}).get("handler", {})
         threads = int(handler_config.get("torch_threads", 1))
         torch.set_num_threads(threads)
-        self.device = torch.device("cpu")
         serialized = context.manifest["model"]["serializedFile"]
-        self.model = load_torchscript(model_dir / serialized).eval()
+        recogniser = load_torchscript(model_dir / serialized).eval()
         self.charset = Charset.from_file(model_dir / CHARSET_FILE)
         meta = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
         self.config = ModelConfig.from_dict(meta["config"])
-        self.model_info = {"name": context.manifest["model"]["modelName"], "charset": self.charset.version}
+        detector_meta = json.loads((model_dir / DETECTOR_CONFIG_FILE).read_text(encoding="utf-8"))
+        detector = load_torchscript(model_dir / DETECTOR_FILE).eval()
+        self.lines = LineRecogniser(recogniser, self.charset, self.config.preprocess)
+        self.reader = PageReader(self.lines, detector, DetectorConfig.from_dict(detector_meta["config"]))
+        self.model_info = {
+            "name": context.manifest["model"]["modelName"],
+            "charset": self.charset.version,
+            "detector_steps": detector_meta.get("trained_steps"),
+        }
         with torch.inference_mode():
-            classes = self.model(torch.zeros(1, 1, self.config.preprocess.height, 64)).shape[-1]
+            classes = recogniser(torch.zeros(1, 1, self.config.preprocess.height, 64)).shape[-1]
         if classes != self.charset.num_classes:
             raise RuntimeError(
                 f"model emits {classes} classes but charset {self.charset.version} has {self.charset.num_classes}"
@@ -63,13 +80,22 @@ class OCRHandler(BaseHandler):
     def preprocess(self, data: list[dict[str, Any]]) -> list[Item]:
         items = []
         for row in data:
-            item: Item = {"image": None, "error": None, "probs": None, "timings": {}}
+            item: Item = {"error": None, "result": None, "timings": {}}
             start = time.perf_counter()
             try:
-                item["image"] = preprocess(request_image(row), self.config.preprocess)
+                image_bytes, requested = parse_request(row)
+                image = decode_any(image_bytes, self.config.preprocess.max_pixels)
+                item["mode"] = self.reader.choose_mode(image, requested)
+                if item["mode"] == "line":
+                    item["image"] = self.lines.prepare(image)
+                    item["size"] = image.shape[1], image.shape[0]
+                else:
+                    item["page"] = image
+            except ModeError as err:
+                item["error"] = ImageError("invalid_mode", str(err))
             except ImageError as err:
                 item["error"] = err
-            except Exception:  # noqa: BLE001 - a decoder bug on one odd file must not fail the batch
+            except Exception:
                 log.exception("unexpected error while preprocessing a request")
                 item["error"] = ImageError("invalid_image", "the image could not be processed")
             item["timings"]["preprocess_ms"] = _ms_since(start)
@@ -77,18 +103,24 @@ class OCRHandler(BaseHandler):
         return items
 
     def inference(self, items: list[Item], *args: Any, **kwargs: Any) -> list[Item]:
-        """One forward pass for all good images of the batch, padded to the widest."""
-        good = [item for item in items if item["image"] is not None]
-        if not good:
-            return items
-        start = time.perf_counter()
-        batch, widths = pad_batch([item["image"] for item in good])
-        with torch.inference_mode():
-            probs = self.model(batch.to(self.device), torch.tensor(widths)).softmax(-1).cpu().numpy()
-        elapsed = _ms_since(start)
-        for item, p, width in zip(good, probs, widths):
-            item["probs"] = p[: frames_for_width(width)]  # drop the frames that only saw padding
-            item["timings"]["inference_ms"] = elapsed
+        """One batched recognition for all line requests, then each page on its own."""
+        lines = [item for item in items if item["error"] is None and item["mode"] == "line"]
+        if lines:
+            start = time.perf_counter()
+            decoded = self.lines.read_prepared([item["image"] for item in lines])
+            elapsed = _ms_since(start)
+            for item, line in zip(lines, decoded):
+                width, height = item["size"]
+                item["result"] = self.reader.line_result(line, width, height)
+                item["timings"]["inference_ms"] = elapsed
+        for item in items:
+            if item["error"] is None and item["mode"] == "page":
+                try:
+                    item["result"] = self.reader.read_page(item["page"])
+                except Exception:
+                    log.exception("unexpected error while reading a page")
+                    item["error"] = ImageError("internal_error", "the page could not be read")
+                item["page"] = None  # release the image before the answers are built
         return items
 
     def postprocess(self, items: list[Item]) -> list[dict[str, Any]]:
@@ -97,33 +129,31 @@ class OCRHandler(BaseHandler):
         for idx, item in enumerate(items):
             error, timings = item["error"], item["timings"]
             if error is not None:
+                status = 500 if error.code == "internal_error" else 400
                 if self.context:
-                    self.context.set_response_status(code=400, phrase=error.code, idx=idx)
+                    self.context.set_response_status(code=status, phrase=error.code, idx=idx)
                 if metrics:
                     metrics.add_counter("OCRRejectedInputs", 1, None)
                 results.append({"error": error.code, "message": error.message})
                 continue
             start = time.perf_counter()
-            decoded = greedy_decode(item["probs"], self.charset)
+            result = item["result"]
+            timings.update(result.pop("timings", {}))
             timings["postprocess_ms"] = _ms_since(start)
             if metrics:
-                metrics.add_counter("OCRLinesRecognised", 1, None)
+                metrics.add_counter("OCRLinesRecognised", len(result["lines"]), None)
+                metrics.add_counter("OCRPagesRead" if item["mode"] == "page" else "OCRLineRequests", 1, None)
                 metrics.add_time("OCRPreprocessMs", timings["preprocess_ms"], None, "ms")
-                metrics.add_time("OCRInferenceMs", timings["inference_ms"], None, "ms")
-            results.append(
-                {
-                    "text": decoded.text,
-                    "confidence": decoded.confidence,
-                    "char_probs": decoded.char_probs,
-                    "timings": timings,
-                    "model": self.model_info,
-                }
-            )
+                for name, metric in TIMING_METRICS.items():
+                    if name in timings:
+                        metrics.add_time(metric, timings[name], None, "ms")
+            results.append({**result, "timings": timings, "model": self.model_info})
         return results
 
 
-def request_image(row: dict[str, Any]) -> bytes:
-    """Image bytes of one request: the raw body, or JSON ``{"image": "<base64 or data URL>"}``."""
+def parse_request(row: dict[str, Any]) -> tuple[bytes, str]:
+    """Image bytes and requested mode of one request: the raw body (mode "auto"), or JSON
+    ``{"image": "<base64 or data URL>", "mode": ...}``."""
     body = row.get("data")
     if body is None:
         body = row.get("body")
@@ -133,11 +163,14 @@ def request_image(row: dict[str, Any]) -> bytes:
         except (ValueError, UnicodeDecodeError):
             raise ImageError("invalid_json", "the body looks like JSON but cannot be parsed") from None
     if isinstance(body, dict):
-        return decode_base64(body.get("image"))
+        mode = body.get("mode", "auto")
+        if not isinstance(mode, str):
+            raise ModeError("mode must be a string: auto, line or page")
+        return decode_base64(body.get("image")), mode
     if isinstance(body, (bytes, bytearray)):
-        return bytes(body)
+        return bytes(body), "auto"
     if isinstance(body, str):
-        return decode_base64(body)
+        return decode_base64(body), "auto"
     raise ImageError("missing_image", 'send the image bytes as the body, or JSON {"image": "<base64>"}')
 
 

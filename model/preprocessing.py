@@ -38,6 +38,11 @@ def _check_pixels(data: bytes, max_pixels: int) -> None:
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     """Decode encoded image bytes (PNG, JPEG, BMP, WebP, TIFF...) to 8-bit grayscale. Shape: (H, W)."""
+    return to_gray(decode_any(data, max_pixels))
+
+
+def decode_any(data: bytes, max_pixels: int) -> np.ndarray:
+    """Decode encoded image bytes as they are: gray, BGR or BGRA, 8 or 16 bit."""
     if not data:
         raise ImageError("invalid_image", "the image is empty")
     _check_pixels(data, max_pixels)
@@ -46,11 +51,12 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
         raise ImageError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)")
     if image.shape[0] * image.shape[1] > max_pixels:
         raise ImageError("image_too_large", f"image has more than {max_pixels:,} pixels")
-    return to_gray(image)
+    return image
 
 
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Any OpenCV image (gray, BGR, BGRA, 8 or 16 bit) to 8-bit grayscale; alpha is laid on white."""
+def to_8bit(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV image (gray, BGR, BGRA, 8 or 16 bit) to 8-bit gray (H, W) or BGR (H, W, 3); alpha is
+    laid on white."""
     if image.dtype == np.uint16:
         image = (image / 257).astype(np.uint8)
     elif image.dtype != np.uint8:
@@ -62,7 +68,13 @@ def to_gray(image: np.ndarray) -> np.ndarray:
         image = (image[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     if image.shape[2] == 1:
         return image[:, :, 0]
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    return image
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any OpenCV image to 8-bit grayscale (see ``to_8bit``)."""
+    image = to_8bit(image)
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def normalise_contrast(gray: np.ndarray, config: PreprocessConfig) -> np.ndarray:

@@ -6,6 +6,7 @@ import yaml
 
 from archive.build import SERVING_MODULES
 from model.checkpoint import DEFAULT_WEIGHTS
+from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
 
 
 def test_archive_is_self_contained(built_mar):
@@ -14,8 +15,11 @@ def test_archive_is_self_contained(built_mar):
         manifest = json.loads(mar.read("MAR-INF/MANIFEST.json"))
         config = yaml.safe_load(mar.read("model-config.yaml"))
         meta = json.loads(mar.read("model_config.json"))
+        detector_meta = json.loads(mar.read("detector_config.json"))
     expected = {
         "crnn.torchscript.pt",
+        "detector.torchscript.pt",
+        "detector_config.json",
         "ocr_handler.py",
         "charset.txt",
         "model_config.json",
@@ -23,7 +27,7 @@ def test_archive_is_self_contained(built_mar):
         "requirements.txt",
     } | {f"model/{name}" for name in SERVING_MODULES}
     assert expected <= names
-    assert not any(name.startswith(("model/synth", "model/train", "tests/")) for name in names)
+    assert not any(name.startswith(("model/synth", "model/train", "model/detector/train", "model/detector/data", "tests/")) for name in names)
     assert manifest["model"]["handler"] == "ocr_handler.py"
     assert manifest["model"]["serializedFile"] == "crnn.torchscript.pt"
     assert {"batchSize", "maxBatchDelay", "minWorkers", "maxWorkers", "responseTimeout"} <= set(config)
@@ -31,3 +35,6 @@ def test_archive_is_self_contained(built_mar):
     trained = torch.load(DEFAULT_WEIGHTS, map_location="cpu", weights_only=True)
     assert trained["step"] > 0
     assert meta["trained_steps"] == trained["step"]
+    detector = torch.load(DEFAULT_DETECTOR_WEIGHTS, map_location="cpu", weights_only=True)
+    assert detector["step"] > 0
+    assert detector_meta["trained_steps"] == detector["step"]

@@ -11,9 +11,10 @@ from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
 
 from handler.ocr_handler import OCRHandler
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
-from model.export import TORCHSCRIPT_FILE, export_serving
+from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
+from model.export import TORCHSCRIPT_FILE, export_detector, export_serving
 from model.preprocessing import preprocess
-from tests.helpers import png_bytes, render_clean_line
+from tests.helpers import png_bytes, render_clean_line, render_page
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def model_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("model_dir")
     export_serving(DEFAULT_WEIGHTS, directory)
+    export_detector(DEFAULT_DETECTOR_WEIGHTS, directory)
     return directory
 
 
@@ -75,6 +77,7 @@ def test_handler_tensor_equals_training_tensor(handler):
     """The handler's preprocessing of encoded bytes is exactly the training path's on the array."""
     image = render_clean_line("同一条预处理 path")
     item = handler.preprocess([{"body": png_bytes(image)}])[0]
+    assert item["mode"] == "line"
     _, _, payload = load_checkpoint(DEFAULT_WEIGHTS)
     from model.config import ModelConfig
 
@@ -98,3 +101,24 @@ def test_initialize_refuses_mismatched_charset(model_dir, tmp_path):
     (tmp_path / "charset.txt").write_text("# crnn-ocr charset v0: 2 characters\na\nb\n", encoding="utf-8")
     with pytest.raises(RuntimeError, match="classes"):
         OCRHandler().initialize(make_context(tmp_path, 1))
+
+
+def test_batch_mixing_lines_pages_and_a_bad_mode(handler, model_dir):
+    """Line and page requests share a batch; a bad mode is that request's own error."""
+    line = png_bytes(render_clean_line("Hello 2024"))
+    page = png_bytes(render_page(["第一行文字", "Second line 42"]))
+    encoded = base64.b64encode(page).decode()
+    rows = [
+        {"body": line},
+        {"body": {"image": encoded, "mode": "page"}},
+        {"body": {"image": encoded, "mode": "sideways"}},
+        {"body": {"image": base64.b64encode(line).decode(), "mode": "line"}},
+    ]
+    context = make_context(model_dir, len(rows))
+    results = handler.handle(rows, context)
+
+    assert results[0]["mode"] == "line" and results[0]["text"] == results[3]["text"] == "Hello 2024"
+    assert results[1]["mode"] == "page" and len(results[1]["lines"]) == 2
+    assert results[1]["text"] == "\n".join(line["text"] for line in results[1]["lines"])
+    assert set(results[1]["timings"]) >= {"preprocess_ms", "detection_ms", "recognition_ms"}
+    assert results[2]["error"] == "invalid_mode" and context.get_response_status(2)[0] == 400

@@ -1,0 +1,249 @@
+"""Reading a whole image: detect lines, find which way the page is turned, read every line, order
+the lines. ``PageReader.read`` returns the API's result shape (see README, "API"), which the handler
+answers as is.
+
+Orientation is decided by reading: the detector finds lines whatever their direction, and a few of
+the clearest lines are read under each plausible page turn; the turn whose readings are the most
+confident and complete wins. A tall box is a vertical column of upright characters when the page is
+upright, and a turned horizontal line when the page is turned. Lines that read poorly are tried once
+more upside down, for the odd label printed the other way round.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from model.checkpoint import load_checkpoint
+from model.config import DetectorConfig
+from model.decoding import Decoded
+from model.detector.checkpoint import load_detector
+from model.detector.inference import detect
+from model.export import detector_torchscript, to_torchscript
+from model.preprocessing import to_gray
+from model.reader.crops import restack_vertical, side_lengths, straighten, trim_to_ink
+from model.reader.order import reading_order
+from model.reader.recognise import LineRecogniser
+
+MODES = ("auto", "line", "page")
+# In "auto" mode an image this low, or this low and this elongated, is taken as one line.
+LINE_MAX_HEIGHT = 48
+LINE_SHAPE = (160, 2.5)
+# A box at least this elongated in the upright frame is a column of upright characters.
+VERTICAL_ASPECT = 1.5
+# Orientation is voted by this many of the page's longest lines.
+ORIENTATION_SAMPLE = 8
+# Lines reading below this confidence are tried upside down too.
+RETRY_CONFIDENCE = 0.6
+# Most images are upright: another turn must read better by this much (mean score) to win, so that
+# lines the detector merged, which read badly every way, do not turn a page over.
+UPRIGHT_PREFERENCE = 0.1
+
+
+class ModeError(ValueError):
+    """An unknown ``mode``; the handler answers it as ``invalid_mode``."""
+
+
+@dataclass
+class Reading:
+    corners: np.ndarray  # in image pixels, clockwise from where the text starts
+    vertical: bool
+    decoded: Decoded
+
+    @property
+    def score(self) -> float:
+        """Confidence, discounted when the reading is much shorter than the line looks: a turned or
+        mirrored line often decodes to a few confident characters, or to nothing."""
+        width, height = side_lengths(self.corners)
+        along, across = (height, width) if self.vertical else (width, height)
+        expected = max(1.0, 0.5 * along / max(across, 1.0))
+        return self.decoded.confidence * min(1.0, len(self.decoded.text) / expected)
+
+
+def turned(corners: np.ndarray, quarter_turns: int) -> np.ndarray:
+    """The corners of the same box for text turned clockwise by ``quarter_turns`` quarter turns: the
+    text then starts at another corner."""
+    return np.roll(corners, -quarter_turns, axis=0)
+
+
+def upright_points(points: np.ndarray, quarter_turns: int, width: int, height: int) -> np.ndarray:
+    """Points of an image that shows a page turned clockwise by ``quarter_turns``, in the
+    coordinates of the upright page."""
+    points = points.astype(np.float32).copy()
+    for _ in range(quarter_turns % 4):
+        points = np.stack([points[..., 1], width - 1 - points[..., 0]], axis=-1)
+        width, height = height, width
+    return points
+
+
+def angle_of(corners: np.ndarray) -> float:
+    """Degrees clockwise that the characters are turned: the direction of the box's top edge."""
+    dx, dy = corners[1] - corners[0]
+    return round(float(np.degrees(np.arctan2(dy, dx))) % 360, 1)
+
+
+class PageReader:
+    """Detector plus recogniser. Both models are callables (eager or TorchScript)."""
+
+    def __init__(self, recogniser: LineRecogniser, detector: Any, detector_config: DetectorConfig) -> None:
+        self.recogniser = recogniser
+        self.detector = detector
+        self.detector_config = detector_config
+
+    @classmethod
+    def load(cls, recogniser: Path, detector: Path, threads: int | None = None) -> PageReader:
+        """The served forms (TorchScript; int8 recogniser classifier) of two checkpoints."""
+        if threads:
+            torch.set_num_threads(threads)
+        crnn, charset, _ = load_checkpoint(recogniser)
+        dbnet, _ = load_detector(detector)
+        line_reader = LineRecogniser(to_torchscript(crnn), charset, crnn.config.preprocess)
+        return cls(line_reader, detector_torchscript(dbnet), dbnet.config)
+
+    @staticmethod
+    def choose_mode(image: np.ndarray, mode: str) -> str:
+        if mode not in MODES:
+            raise ModeError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
+        if mode != "auto":
+            return mode
+        height, width = image.shape[:2]
+        low, elongated = LINE_SHAPE
+        return "line" if height <= LINE_MAX_HEIGHT or (height <= low and width >= elongated * height) else "page"
+
+    def read(self, image: np.ndarray, mode: str = "auto") -> dict[str, Any]:
+        """The result for one decoded image (gray, BGR or BGRA)."""
+        mode = self.choose_mode(image, mode)
+        if mode == "line":
+            return self.read_line(image)
+        return self.read_page(image)
+
+    def read_line(self, image: np.ndarray) -> dict[str, Any]:
+        start = time.perf_counter()
+        decoded = self.recogniser.read([image])[0]
+        result = self.line_result(decoded, image.shape[1], image.shape[0])
+        result["timings"] = {"recognition_ms": _ms_since(start)}
+        return result
+
+    @staticmethod
+    def line_result(decoded: Decoded, width: int, height: int) -> dict[str, Any]:
+        """The whole image read as one line: its box is the image."""
+        corners = np.float32([[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]])
+        readings = [Reading(corners, False, decoded)] if decoded.text else []
+        result = _result(readings, width, height, "line", 0, decoded.confidence)
+        result["char_probs"] = decoded.char_probs
+        return result
+
+    def read_page(self, image: np.ndarray) -> dict[str, Any]:
+        height, width = image.shape[:2]
+        started = time.perf_counter()
+        detections, probability = detect(self.detector, image, self.detector_config)
+        detected = time.perf_counter()
+        gray = to_gray(image)
+        boxes = [d.box for d in detections]
+        quarter_turns, readings = self._orient(gray, boxes)
+        readings = [self._retry_upside_down(gray, r) for r in readings]
+        readings = [r for r in readings if r.decoded.text.strip()]
+        if readings:
+            upright = np.stack([upright_points(r.corners, quarter_turns, width, height) for r in readings])
+            readings = [readings[i] for i in reading_order(upright, [r.vertical for r in readings])]
+        # Nothing to read: the confidence says how sure the detector is that there is no text.
+        empty_confidence = round(1.0 - float(probability.max(initial=0.0)), 4)
+        result = _result(readings, width, height, "page", quarter_turns * 90, empty_confidence)
+        result["timings"] = {"detection_ms": _ms(started, detected), "recognition_ms": _ms_since(detected)}
+        return result
+
+    def _read(self, gray: np.ndarray, boxes: list[np.ndarray], quarter_turns: int) -> list[Reading]:
+        """Every box read as text turned by ``quarter_turns``; tall boxes in that frame are columns."""
+        crops, plans = [], []
+        for box in boxes:
+            corners = turned(box, quarter_turns)
+            width, height = side_lengths(corners)
+            vertical = height >= VERTICAL_ASPECT * width
+            crop = straighten(gray, corners)
+            crops.append(_prepare(crop, vertical))
+            plans.append((corners, vertical))
+        decoded = self.recogniser.read(crops) if crops else []
+        return [Reading(c, v, d) for (c, v), d in zip(plans, decoded)]
+
+    def _orient(self, gray: np.ndarray, boxes: list[np.ndarray]) -> tuple[int, list[Reading]]:
+        """The page's quarter turns, chosen by reading its longest lines under each candidate, and
+        all lines read that way."""
+        if not boxes:
+            return 0, []
+        shapes = [side_lengths(box) for box in boxes]
+        tall = sum(h > 2 * w for w, h in shapes)
+        wide = sum(w > 2 * h for w, h in shapes)
+        # Mostly wide lines: upright or upside down. Mostly tall: vertical text or a turned page.
+        candidates = (0, 2) if wide >= tall else (0, 1, 3, 2)
+        longest = sorted(range(len(boxes)), key=lambda i: -max(shapes[i]))[:ORIENTATION_SAMPLE]
+        best_turn, best_score, best_sample = 0, -1.0, []
+        for turns in candidates:
+            sample = self._read(gray, [boxes[i] for i in longest], turns)
+            score = float(np.mean([r.score for r in sample])) - (UPRIGHT_PREFERENCE if turns else 0.0)
+            if score > best_score:
+                best_turn, best_score, best_sample = turns, score, sample
+        # The sample is read already; only the other lines are left.
+        rest = [i for i in range(len(boxes)) if i not in set(longest)]
+        readings = dict(zip(longest, best_sample)) | dict(
+            zip(rest, self._read(gray, [boxes[i] for i in rest], best_turn))
+        )
+        return best_turn, [readings[i] for i in range(len(boxes))]
+
+    def _retry_upside_down(self, gray: np.ndarray, reading: Reading) -> Reading:
+        if reading.decoded.confidence >= RETRY_CONFIDENCE:
+            return reading
+        crop = _prepare(straighten(gray, turned(reading.corners, 2)), reading.vertical)
+        other = Reading(turned(reading.corners, 2), reading.vertical, self.recogniser.read([crop])[0])
+        return other if other.score > reading.score else reading
+
+
+def _prepare(crop: np.ndarray, vertical: bool) -> np.ndarray:
+    """A straightened crop as the recogniser's line: trimmed to its ink (a column along its length),
+    and a column laid out horizontally."""
+    if vertical:
+        return restack_vertical(np.ascontiguousarray(trim_to_ink(np.ascontiguousarray(crop.T)).T))
+    return trim_to_ink(crop)
+
+
+def _result(
+    readings: list[Reading], width: int, height: int, mode: str, rotation: int, empty_confidence: float
+) -> dict[str, Any]:
+    lines = [
+        {
+            "text": r.decoded.text,
+            "confidence": r.decoded.confidence,
+            "box": [[round(float(x), 1), round(float(y), 1)] for x, y in r.corners],
+            "angle": angle_of(r.corners),
+            "vertical": r.vertical,
+        }
+        for r in readings
+    ]
+    chars = sum(len(line["text"]) for line in lines)
+    if chars:
+        confidence = sum(line["confidence"] * len(line["text"]) for line in lines) / chars
+    elif lines:
+        confidence = float(np.mean([line["confidence"] for line in lines]))
+    else:
+        confidence = empty_confidence
+    return {
+        "text": "\n".join(line["text"] for line in lines),
+        "confidence": round(float(confidence), 4),
+        "lines": lines,
+        "mode": mode,
+        "rotation": rotation,
+        "width": width,
+        "height": height,
+    }
+
+
+def _ms(start: float, end: float) -> float:
+    return round((end - start) * 1000, 3)
+
+
+def _ms_since(start: float) -> float:
+    return _ms(start, time.perf_counter())
