@@ -1,4 +1,6 @@
-// Text line OCR web UI: plain JavaScript, no framework and no build step.
+// Text OCR web UI: plain JavaScript, no framework and no build step.
+// Every string that came from a file or from the API is put in the page with
+// textContent or setAttribute, never parsed as HTML.
 "use strict";
 
 (() => {
@@ -14,29 +16,39 @@
   const MAX_FILE_BYTES = 10 * 1024 * 1024;
   const THUMB_MAX_WIDTH = 160;
   const THUMB_MAX_HEIGHT = 40;
+  const SVG_NS = "http://www.w3.org/2000/svg";
 
   // API error codes -> what a person should read.
   const ERROR_MESSAGES = {
     invalid_image: "This file is not an image we can read (PNG, JPEG, BMP, WebP).",
-    image_too_large: "This image is too big to read. Crop it to the line of text or scale it down, then try again.",
-    payload_too_large: "This file is too large to upload. Please use an image under 10 MB.",
-    missing_image: "No image was sent. Please choose an image first.",
-    invalid_base64: "The image could not be sent correctly. Please choose it again.",
-    invalid_json: "The image could not be sent correctly. Please choose it again.",
-    unsupported_media_type: "The image could not be sent correctly. Please choose it again.",
+    unsupported_file: "This file is neither an image nor a PDF. Please choose a PNG, JPEG, BMP, WebP or PDF file.",
+    invalid_pdf: "This PDF could not be opened. It may be damaged or protected by a password.",
+    too_many_pages: "This PDF has too many pages to read at once. Please split it into smaller files.",
+    invalid_mode: "This layout choice was not accepted. Please choose Auto, Single line or Page.",
+    image_too_large: "This image is too big to read. Crop it or scale it down, then try again.",
+    payload_too_large: "This file is too large to upload. Please use a file under 10 MB.",
+    missing_image: "No file was sent. Please choose an image or a PDF first.",
+    invalid_base64: "The file could not be sent correctly. Please choose it again.",
+    invalid_json: "The file could not be sent correctly. Please choose it again.",
+    unsupported_media_type: "The file could not be sent correctly. Please choose it again.",
     model_unavailable: "The text reader is not ready yet (it may be starting up). Please try again in a moment.",
-    upstream_timeout: "Reading the text took too long. Please try again, or use a smaller image.",
+    upstream_timeout: "Reading the text took too long. Please try again, or use a smaller file.",
     upstream_error: "Something went wrong on our side. Please try again.",
     internal_error: "Something went wrong on our side. Please try again.",
     network: "Could not reach the OCR service. Check your connection and try again.",
     read_failed: "This file could not be opened. Please choose another one.",
   };
 
+  const PAGE_SOURCES = { ocr: "Read by OCR", text: "From the PDF's own text" };
+
   const $ = (id) => document.getElementById(id);
   const app = $("app");
   const fileInput = $("file-input");
   const dropZone = $("drop-zone");
+  const previewStage = $("preview-stage");
   const preview = $("preview");
+  const overlay = $("overlay");
+  const pdfNote = $("pdf-note");
   const previewName = $("preview-name");
   const recogniseButton = $("recognise-button");
   const statusLine = $("status");
@@ -44,23 +56,31 @@
   const resultText = $("result-text");
   const resultConfidence = $("result-confidence");
   const copyButton = $("copy-button");
+  const downloadTxt = $("download-txt");
+  const downloadJson = $("download-json");
+  const linesBlock = $("lines-block");
+  const resultLines = $("result-lines");
+  const resultPages = $("result-pages");
   const historyList = $("history");
   const historyEmpty = $("history-empty");
   const clearHistoryButton = $("clear-history");
 
-  let currentImage = null; // data URL of the selected file
+  let currentFile = null; // {dataUrl, name, isPdf} of the selected file
   let latestRequest = 0; // answers to older requests are ignored
+  let downloadUrls = []; // object URLs behind the download links, revoked on the next result
 
   // --- state and messages ---------------------------------------------------
 
   function setState(state, message) {
     app.dataset.state = state; // idle | busy | done | error (tests wait on it)
     statusLine.textContent = message;
-    recogniseButton.disabled = state === "busy" || !currentImage;
+    recogniseButton.disabled = state === "busy" || !currentFile;
   }
 
-  function showError(code) {
-    errorBox.textContent = ERROR_MESSAGES[code] || `Something went wrong (${code}). Please try again.`;
+  function showError(code, apiMessage) {
+    const known = ERROR_MESSAGES[code];
+    errorBox.textContent =
+      known || (typeof apiMessage === "string" && apiMessage) || `Something went wrong (${code}). Please try again.`;
     errorBox.hidden = false;
     setState("error", "Could not read the text.");
   }
@@ -72,6 +92,12 @@
     resultConfidence.textContent = "–";
     copyButton.disabled = true;
     copyButton.textContent = "Copy text";
+    setDownloads(null);
+    resultLines.replaceChildren();
+    linesBlock.hidden = true;
+    resultPages.replaceChildren();
+    overlay.replaceChildren();
+    overlay.toggleAttribute("hidden", true);
   }
 
   function formatConfidence(confidence) {
@@ -79,15 +105,29 @@
     return `${(clamped * 100).toFixed(1)}%`;
   }
 
+  function plural(count, word) {
+    return `${count} ${word}${count === 1 ? "" : "s"}`;
+  }
+
+  function selectedMode() {
+    const checked = document.querySelector('input[name="mode"]:checked');
+    return checked ? checked.value : "auto";
+  }
+
   // --- choosing a file -------------------------------------------------------
+
+  function isPdf(file) {
+    return file.type === "application/pdf" || /\.pdf$/i.test(file.name || "");
+  }
 
   function handleFile(file) {
     if (!file) return;
     clearMessages();
-    // Only refuse what is clearly not an image; types the browser does not
-    // know (empty string) go to the server, which checks the bytes.
-    if (file.type && !file.type.startsWith("image/")) {
-      showError("invalid_image");
+    const pdf = isPdf(file);
+    // Only refuse what is clearly neither an image nor a PDF; types the browser
+    // does not know (empty string) go to the server, which checks the bytes.
+    if (file.type && !file.type.startsWith("image/") && !pdf) {
+      showError("unsupported_file");
       return;
     }
     if (file.size > MAX_FILE_BYTES) {
@@ -96,11 +136,20 @@
     }
     const reader = new FileReader();
     reader.onload = () => {
-      currentImage = reader.result;
-      preview.src = currentImage;
-      preview.alt = `Preview of ${file.name}`;
-      preview.hidden = false;
-      previewName.textContent = file.name;
+      currentFile = { dataUrl: reader.result, name: file.name || (pdf ? "document.pdf" : "image"), isPdf: pdf };
+      app.dataset.kind = pdf ? "pdf" : "image";
+      previewName.textContent = currentFile.name;
+      pdfNote.hidden = !pdf;
+      previewStage.hidden = pdf;
+      if (pdf) {
+        preview.hidden = true;
+        preview.removeAttribute("src");
+      } else {
+        preview.style.imageOrientation = "";
+        preview.src = currentFile.dataUrl;
+        preview.alt = `Preview of ${currentFile.name}`;
+        preview.hidden = false;
+      }
       recognise();
     };
     reader.onerror = () => showError("read_failed");
@@ -109,7 +158,9 @@
 
   // A file that is not really an image cannot be previewed; hide the broken icon.
   preview.addEventListener("error", () => {
+    if (!preview.getAttribute("src")) return;
     preview.hidden = true;
+    previewStage.hidden = true;
   });
 
   fileInput.addEventListener("change", () => {
@@ -140,13 +191,29 @@
     if (item) handleFile(item.getAsFile());
   });
 
+  // A new layout choice reads the same file again.
+  for (const radio of document.querySelectorAll('input[name="mode"]')) {
+    radio.addEventListener("change", () => {
+      if (currentFile) recognise();
+    });
+  }
+
   // --- recognition ------------------------------------------------------------
 
+  // "auto" is the server's default; leaving it out also lets the gateway read PDF pages as pages.
+  function requestBody(file) {
+    const body = { image: file.dataUrl, filename: file.name };
+    const mode = selectedMode();
+    if (mode !== "auto") body.mode = mode;
+    return body;
+  }
+
   async function recognise() {
-    if (!currentImage) return;
+    if (!currentFile) return;
     const requestId = ++latestRequest;
+    const file = currentFile;
     clearMessages();
-    setState("busy", "Reading the text…");
+    setState("busy", file.isPdf ? "Reading the pages…" : "Reading the text…");
 
     let response;
     let body = null;
@@ -154,7 +221,7 @@
       response = await fetch(API_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ image: currentImage }),
+        body: JSON.stringify(requestBody(file)),
       });
       body = await response.json().catch(() => null);
     } catch (err) {
@@ -164,19 +231,211 @@
     if (requestId !== latestRequest) return;
 
     if (!response.ok || !body || typeof body.text !== "string") {
-      showError((body && body.error) || (response.status === 413 ? "payload_too_large" : "upstream_error"));
+      const code = (body && body.error) || (response.status === 413 ? "payload_too_large" : "upstream_error");
+      showError(code, body && body.message);
       return;
     }
-    resultText.textContent = body.text;
-    resultConfidence.textContent = formatConfidence(body.confidence);
-    copyButton.disabled = body.text === "";
-    setState("done", body.text === "" ? "No text was found in this image." : "Done.");
-    addToHistory(body.text, body.confidence, currentImage);
+    showResult(body, file);
   }
 
   recogniseButton.addEventListener("click", recognise);
 
-  // --- copy -------------------------------------------------------------------
+  function showResult(body, file) {
+    const lines = Array.isArray(body.lines) ? body.lines : [];
+    resultText.textContent = body.text;
+    resultConfidence.textContent = formatConfidence(body.confidence);
+    copyButton.disabled = body.text === "";
+    setDownloads(body, file.name);
+
+    let message;
+    if (Array.isArray(body.pages)) {
+      renderPages(body.pages);
+      message =
+        body.text === ""
+          ? `No text was found in this PDF (${plural(body.pages.length, "page")}).`
+          : `Done: ${plural(body.pages.length, "page")}, ${plural(lines.length, "line")}.`;
+    } else {
+      renderLines(lines, body);
+      message = body.text === "" ? "No text was found in this image." : `Done: ${plural(lines.length, "line")}.`;
+      if (body.mode === "page" || body.mode === "line") {
+        message += body.mode === "page" ? " Read as a page." : " Read as a single line.";
+      }
+      const rotation = Number(body.rotation) || 0;
+      if (rotation) message += ` The page was found turned ${rotation}°.`;
+    }
+    setState("done", message);
+    addToHistory(body, file);
+  }
+
+  // --- lines and their boxes (images) -----------------------------------------
+
+  function lineText(line) {
+    return line && typeof line.text === "string" ? line.text : "";
+  }
+
+  function lineItem(line, index, interactive) {
+    const item = document.createElement("li");
+    item.className = "result-line";
+    item.dataset.index = String(index);
+    const holder = interactive ? document.createElement("button") : document.createElement("div");
+    holder.className = "line-body";
+    if (interactive) {
+      holder.type = "button";
+      holder.setAttribute("aria-pressed", "false");
+      holder.addEventListener("click", () => selectLine(index, "list"));
+    }
+    const text = document.createElement("span");
+    text.className = "line-text";
+    text.textContent = lineText(line) || "(empty)";
+    const meta = document.createElement("span");
+    meta.className = "line-confidence";
+    meta.textContent = formatConfidence(line && line.confidence) + (line && line.vertical ? " · vertical" : "");
+    holder.append(text, meta);
+    item.append(holder);
+    return item;
+  }
+
+  // A box is four (or more) [x, y] points in the original image's pixels.
+  function polygonPoints(box) {
+    if (!Array.isArray(box) || box.length < 3) return null;
+    const points = [];
+    for (const point of box) {
+      if (!Array.isArray(point) || point.length < 2) return null;
+      const [x, y] = point.map(Number);
+      if (!Number.isFinite(x) || !Number.isFinite(y)) return null;
+      points.push(`${x},${y}`);
+    }
+    return points.join(" ");
+  }
+
+  function renderLines(lines, body) {
+    resultLines.replaceChildren(...lines.map((line, index) => lineItem(line, index, true)));
+    linesBlock.hidden = lines.length === 0;
+    drawBoxes(lines, Number(body.width) || 0, Number(body.height) || 0);
+  }
+
+  function drawBoxes(lines, width, height) {
+    // The boxes are in the pixels the server read. The preview shows the stored pixels,
+    // ignoring any EXIF rotation (style.css), as the handler does; should the server
+    // report a portrait image where a landscape one is shown (or the reverse), it turned
+    // the image by its EXIF tag itself, so show it turned too.
+    const shown = preview.getBoundingClientRect();
+    if (width && height && width !== height && shown.width && shown.height && shown.width !== shown.height) {
+      if (width > height !== shown.width > shown.height) preview.style.imageOrientation = "from-image";
+    }
+    const [naturalWidth, naturalHeight] = [preview.naturalWidth, preview.naturalHeight];
+    const viewWidth = width || naturalWidth;
+    const viewHeight = height || naturalHeight;
+    if (!viewWidth || !viewHeight) {
+      // The preview has not loaded yet and the server sent no size: draw once it has.
+      if (!preview.hidden) {
+        preview.addEventListener("load", () => drawBoxes(lines, width, height), { once: true });
+      }
+      return;
+    }
+    overlay.setAttribute("viewBox", `0 0 ${viewWidth} ${viewHeight}`);
+    const shapes = [];
+    lines.forEach((line, index) => {
+      const points = polygonPoints(line && line.box);
+      if (!points) return;
+      const shape = document.createElementNS(SVG_NS, "polygon");
+      shape.setAttribute("points", points);
+      shape.setAttribute("class", "line-box");
+      shape.setAttribute("data-index", String(index));
+      shape.setAttribute("tabindex", "0");
+      shape.setAttribute("role", "button");
+      shape.setAttribute("aria-pressed", "false");
+      shape.setAttribute("aria-label", `Line ${index + 1}: ${lineText(line)}`);
+      const tooltip = document.createElementNS(SVG_NS, "title");
+      tooltip.textContent = lineText(line);
+      shape.append(tooltip);
+      shape.addEventListener("click", () => selectLine(index, "box"));
+      shape.addEventListener("keydown", (event) => {
+        if (event.key === "Enter" || event.key === " ") {
+          event.preventDefault();
+          selectLine(index, "box");
+        }
+      });
+      shapes.push(shape);
+    });
+    overlay.replaceChildren(...shapes);
+    overlay.toggleAttribute("hidden", shapes.length === 0 || preview.hidden);
+  }
+
+  function selectLine(index, origin) {
+    for (const element of document.querySelectorAll("#overlay .selected, #result-lines .selected")) {
+      element.classList.remove("selected");
+    }
+    for (const element of document.querySelectorAll('#overlay [aria-pressed="true"], #result-lines [aria-pressed="true"]')) {
+      element.setAttribute("aria-pressed", "false");
+    }
+    const item = resultLines.querySelector(`li[data-index="${index}"]`);
+    const shape = overlay.querySelector(`[data-index="${index}"]`);
+    if (item) {
+      item.classList.add("selected");
+      item.querySelector("button")?.setAttribute("aria-pressed", "true");
+      if (origin === "box") item.scrollIntoView({ block: "nearest" });
+    }
+    if (shape) {
+      shape.classList.add("selected");
+      shape.setAttribute("aria-pressed", "true");
+      if (origin === "list") shape.scrollIntoView({ block: "nearest" });
+    }
+  }
+
+  // --- pages (PDFs) -----------------------------------------------------------
+
+  function renderPages(pages) {
+    resultPages.replaceChildren(
+      ...pages.map((page, position) => {
+        const number = Number(page && page.page) || position + 1;
+        const section = document.createElement("section");
+        section.className = "page-result";
+        section.dataset.page = String(number);
+        const headingId = `page-heading-${number}`;
+        section.setAttribute("aria-labelledby", headingId);
+
+        const heading = document.createElement("h3");
+        heading.id = headingId;
+        heading.textContent = `Page ${number}`;
+
+        const lines = Array.isArray(page && page.lines) ? page.lines : [];
+        const facts = [];
+        const source = page && typeof page.source === "string" ? page.source : "";
+        if (source) facts.push(PAGE_SOURCES[source] || `Source: ${source}`);
+        facts.push(plural(lines.length, "line"));
+        if (page && page.confidence !== undefined) facts.push(`confidence ${formatConfidence(page.confidence)}`);
+        if (page && page.width && page.height) {
+          facts.push(`${page.width} × ${page.height} px` + (page.dpi ? ` at ${page.dpi} dpi` : ""));
+        }
+        if (page && Number(page.rotation)) facts.push(`turned ${Number(page.rotation)}°`);
+        const meta = document.createElement("p");
+        meta.className = "hint page-meta";
+        meta.textContent = facts.join(" · ");
+
+        const text = document.createElement("pre");
+        text.className = "page-text";
+        const pageText = page && typeof page.text === "string" ? page.text : "";
+        text.textContent = pageText || "(no text found on this page)";
+        text.classList.toggle("empty", pageText === "");
+
+        section.append(heading, meta, text);
+        if (lines.length) {
+          const details = document.createElement("details");
+          const summary = document.createElement("summary");
+          summary.textContent = `Lines (${lines.length})`;
+          const list = document.createElement("ol");
+          list.className = "result-lines";
+          list.append(...lines.map((line, index) => lineItem(line, index, false)));
+          details.append(summary, list);
+          section.append(details);
+        }
+        return section;
+      }),
+    );
+  }
+
+  // --- copy and download ------------------------------------------------------
 
   async function copyText(text) {
     try {
@@ -190,8 +449,14 @@
       scratch.className = "visually-hidden";
       document.body.append(scratch);
       scratch.select();
-      const copied = document.execCommand("copy");
+      let copied = false;
+      try {
+        copied = document.execCommand("copy");
+      } catch (ignored) {
+        copied = false;
+      }
       scratch.remove();
+      copyButton.focus(); // the scratch area had taken the focus
       return copied;
     }
   }
@@ -204,6 +469,37 @@
       copyButton.textContent = "Copy text";
     }, 1500);
   });
+
+  // "scan 01.png" -> "scan 01-ocr"; characters file systems dislike become "_".
+  function downloadBase(name) {
+    const stem = String(name || "")
+      .replace(/\.[^./\\]*$/, "")
+      .replace(/[\\/:*?"<>|\u0000-\u001f]+/g, "_")
+      .trim();
+    return `${stem || "ocr-result"}-ocr`;
+  }
+
+  function setDownloads(body, name) {
+    for (const url of downloadUrls) URL.revokeObjectURL(url);
+    downloadUrls = [];
+    const links = [
+      [downloadTxt, ".txt", () => new Blob([`${body.text}\n`], { type: "text/plain;charset=utf-8" })],
+      [downloadJson, ".json", () => new Blob([`${JSON.stringify(body, null, 2)}\n`], { type: "application/json" })],
+    ];
+    for (const [link, extension, makeBlob] of links) {
+      if (!body) {
+        link.removeAttribute("href");
+        link.removeAttribute("download");
+        link.setAttribute("aria-disabled", "true");
+        continue;
+      }
+      const url = URL.createObjectURL(makeBlob());
+      downloadUrls.push(url);
+      link.href = url;
+      link.download = downloadBase(name) + extension;
+      link.removeAttribute("aria-disabled");
+    }
+  }
 
   // --- history (localStorage) -------------------------------------------------
 
@@ -245,9 +541,11 @@
     });
   }
 
-  async function addToHistory(text, confidence, imageDataUrl) {
-    const entry = { text, confidence: Number(confidence) || 0, time: new Date().toISOString() };
-    const thumbnail = await makeThumbnail(imageDataUrl);
+  async function addToHistory(body, file) {
+    const entry = { text: body.text, confidence: Number(body.confidence) || 0, time: new Date().toISOString() };
+    if (file.name) entry.name = file.name;
+    if (Array.isArray(body.pages)) entry.pages = body.pages.length;
+    const thumbnail = file.isPdf ? null : await makeThumbnail(file.dataUrl);
     if (thumbnail) entry.thumbnail = thumbnail;
     saveHistory([entry, ...loadHistory()].slice(0, HISTORY_LIMIT));
     renderHistory();
@@ -270,9 +568,11 @@
         const meta = document.createElement("span");
         meta.className = "hint";
         const when = new Date(entry.time);
-        meta.textContent = `${formatConfidence(entry.confidence)} · ${
-          Number.isNaN(when.getTime()) ? "" : when.toLocaleString()
-        }`;
+        const facts = [formatConfidence(entry.confidence)];
+        if (typeof entry.name === "string" && entry.name) facts.push(entry.name);
+        if (Number(entry.pages)) facts.push(plural(Number(entry.pages), "page"));
+        if (!Number.isNaN(when.getTime())) facts.push(when.toLocaleString());
+        meta.textContent = facts.join(" · ");
         item.append(text, meta);
         return item;
       }),
