@@ -11,6 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MODEL_NAME := crnn_ocr
 MAR := model-store/$(MODEL_NAME).mar
 WEIGHTS := model/weights/crnn.pt
+DETECTOR_WEIGHTS := model/weights/detector.pt
 GATEWAY_PORT ?= 5000
 GATEWAY_URL := http://127.0.0.1:$(GATEWAY_PORT)
 READY_TIMEOUT_S ?= 180
@@ -25,10 +26,10 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: run stop test archive train eval bench bench-accuracy java java-package fonts browser help
+.PHONY: run stop test archive train train-detector eval bench bench-accuracy bench-pages java java-package fonts browser help
 
 help:
-	@echo "make run | stop | test | archive | train | eval | bench | bench-accuracy"
+	@echo "make run | stop | test | archive | train | train-detector | eval | bench | bench-accuracy | bench-pages"
 
 $(VENV_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,9 +59,10 @@ fonts:
 browser:
 	$(call apt_install,$(BROWSER_PACKAGES))
 
-$(MAR): $(VENV_STAMP) $(WEIGHTS) handler/ocr_handler.py $(wildcard model/*.py) archive/build.py \
+$(MAR): $(VENV_STAMP) $(WEIGHTS) $(DETECTOR_WEIGHTS) handler/ocr_handler.py $(wildcard model/*.py) \
+		$(wildcard model/detector/*.py) $(wildcard model/reader/*.py) archive/build.py \
 		archive/model-config.yaml archive/requirements.txt
-	$(PY) -m archive.build --weights $(WEIGHTS) --export-path model-store
+	$(PY) -m archive.build --weights $(WEIGHTS) --detector $(DETECTOR_WEIGHTS) --export-path model-store
 
 archive: $(MAR)
 
@@ -95,18 +97,25 @@ TRAIN_ARGS ?=
 train: $(VENV_STAMP) fonts
 	$(PY) -m model.train --run runs/crnn $(TRAIN_ARGS)
 
+# Trains (or resumes from runs/detector/last.pt) the text-line detector on synthetic pages; then
+# `python -m model.export publish-detector runs/detector/best.pt` stores the weights the archive packs.
+DETECTOR_ARGS ?=
+train-detector: $(VENV_STAMP) fonts
+	$(PY) -m model.detector.train --run runs/detector $(DETECTOR_ARGS)
+
 # Accuracy of the committed weights as served, per kind of line on the seeded synthetic validation
 # set and per category on the real lines in ../shared/eval/lines.
 eval: $(VENV_STAMP) fonts
 	$(PY) -m model.evaluate --weights $(WEIGHTS)
 
 # Speed and memory: one-thread latency of a 20-character line, synthetic lines rendered per second
-# on one core, then the whole service under a bounded sustained load (latency percentiles,
-# throughput, server memory before and after).
+# on one core, the whole service under a bounded sustained load (latency percentiles, throughput,
+# server memory before and after), then one A4 page at 150 dpi (~30 lines) through the gateway.
 bench: $(VENV_STAMP) java fonts
 	$(PY) -m tests.bench.model_latency
 	$(PY) -m tests.bench.render_speed
 	$(PY) -m tests.bench.service
+	$(PY) -m tests.bench.page_latency
 
 # Our model next to Tesseract (chi_sim+eng, line mode) and RapidOCR (recognition only) on the same real
 # lines: one table of accuracy per category and median ms per line. The peers go into their own
@@ -123,3 +132,10 @@ $(PEERS_STAMP): requirements-peers.txt
 bench-accuracy: $(VENV_STAMP) $(PEERS_STAMP)
 	$(call apt_install,$(TESSERACT_PACKAGES))
 	$(PY) -m tests.bench.accuracy --peers-python $(PEERS_VENV)/bin/python
+
+# Whole pages: our page reader next to Tesseract (chi_sim+eng, psm 3) and RapidOCR 1.4 and 3 (detection,
+# direction classifier, recognition) on the real pages in ../shared/eval/pages and 40 seeded synthetic
+# pages: one table of page-level character accuracy and median seconds per page, per category.
+bench-pages: $(VENV_STAMP) $(PEERS_STAMP) fonts
+	$(call apt_install,$(TESSERACT_PACKAGES))
+	$(PY) -m tests.bench.pages --peers-python $(PEERS_VENV)/bin/python

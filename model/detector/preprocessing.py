@@ -33,6 +33,7 @@ def resize_for_detection(image: np.ndarray, long_side: int) -> tuple[np.ndarray,
 
 
 def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
-    """Equal-sized BGR uint8 images -> float tensor (N, 3, H, W) in [0, 1]."""
+    """Equal-sized BGR uint8 images -> float tensor (N, 3, H, W) in [0, 1], channels-last in memory
+    (as the images are, and as the served detector computes)."""
     batch = np.stack(images).astype(np.float32) / 255.0
-    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous()
+    return torch.from_numpy(batch).permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)

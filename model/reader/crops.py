@@ -3,6 +3,8 @@ columns of upright characters laid out as a horizontal line the recogniser can r
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 
@@ -85,12 +87,15 @@ def restack_vertical(column: np.ndarray, gap: float = 0.25) -> np.ndarray:
     for pitch in np.linspace(0.8 * width, 1.6 * width, 33):
         for offset in np.arange(0.0, pitch, 1.0):
             cuts = np.arange(offset, height, pitch).astype(int)
+            cuts = cuts[cuts < height]  # a float step can land on ``height`` itself
+            if len(cuts) == 0:
+                continue
             cost = float(profile[cuts].mean())
             if cost < best_cost:
                 best_cost, best_cuts = cost, cuts
     edges = np.unique(np.concatenate([[0], best_cuts, [height]]))
     ink_rows = profile > 0.01
-    cells = [column[a:b] for a, b in zip(edges[:-1], edges[1:]) if b - a > 0.2 * width and ink_rows[a:b].any()]
+    cells = [column[a:b] for a, b in itertools.pairwise(edges) if b - a > 0.2 * width and ink_rows[a:b].any()]
     if not cells:
         return column
     background = int(np.median(column))

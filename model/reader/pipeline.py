@@ -43,6 +43,8 @@ RETRY_CONFIDENCE = 0.6
 # Most images are upright: another turn must read better by this much (mean score) to win, so that
 # lines the detector merged, which read badly every way, do not turn a page over.
 UPRIGHT_PREFERENCE = 0.1
+# An upright reading this good is taken without trying the other turns (they cost a reading each).
+UPRIGHT_ACCEPT = 0.8
 
 
 class ModeError(ValueError):
@@ -187,6 +189,8 @@ class PageReader:
             score = float(np.mean([r.score for r in sample])) - (UPRIGHT_PREFERENCE if turns else 0.0)
             if score > best_score:
                 best_turn, best_score, best_sample = turns, score, sample
+            if turns == 0 and score >= UPRIGHT_ACCEPT:
+                break
         # The sample is read already; only the other lines are left.
         rest = [i for i in range(len(boxes)) if i not in set(longest)]
         readings = dict(zip(longest, best_sample)) | dict(

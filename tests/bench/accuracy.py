@@ -75,24 +75,18 @@ def parse_peer_output(stdout: str) -> tuple[dict | None, dict[str, dict]]:
     return meta, records
 
 
-def run_peer(python: Path, engine: str, labels: Labels, threads: int) -> EngineResult:
-    """Run one peer over every line. If its native code crashes on an image, that image counts as
-    failed and the peer is restarted on the rest, so one bad image never ends the benchmark."""
+def run_peer_process(command: list[str], paths: list[str], threads: int) -> tuple[dict, dict[str, dict], list[str]]:
+    """Run a `tests.bench.peers` command over ``paths`` (one per line on stdin). If its native code
+    crashes on a file, that file counts as crashed and the peer is restarted on the rest, so one bad
+    image never ends a benchmark. Returns the peer's meta, its records by path, and the crashed paths."""
     env = {**os.environ, "OMP_THREAD_LIMIT": str(threads)}
-    paths = [str(path) for path, _, _ in labels]
     meta: dict | None = None
     records: dict[str, dict] = {}
     crashed: list[str] = []
     remaining = paths
     while remaining:
         process = subprocess.run(
-            [str(python), "-m", "tests.bench.peers", "--engine", engine, "--threads", str(threads)],
-            input="\n".join(remaining),
-            capture_output=True,
-            text=True,
-            cwd=REPO,
-            env=env,
-            check=False,
+            command, input="\n".join(remaining), capture_output=True, text=True, cwd=REPO, env=env, check=False
         )
         run_meta, run_records = parse_peer_output(process.stdout)
         if run_meta is None:
@@ -104,8 +98,16 @@ def run_peer(python: Path, engine: str, labels: Labels, threads: int) -> EngineR
         meta = run_meta
         records.update(run_records)
         remaining = [path for path in remaining if path not in records]
-        if remaining:  # it died on the first image it did not answer
+        if remaining:  # it died on the first file it did not answer
             crashed.append(remaining.pop(0))
+    assert meta is not None
+    return meta, records, crashed
+
+
+def run_peer(python: Path, engine: str, labels: Labels, threads: int) -> EngineResult:
+    """Run one peer over every line (see ``run_peer_process``)."""
+    command = [str(python), "-m", "tests.bench.peers", "--engine", engine, "--threads", str(threads)]
+    meta, records, crashed = run_peer_process(command, [str(path) for path, _, _ in labels], threads)
     errors = sum(1 for record in records.values() if record.get("error"))
     texts = {path: str(record.get("text") or "") for path, record in records.items()}
     ms = {path: float(record["ms"]) for path, record in records.items() if not record.get("error")}

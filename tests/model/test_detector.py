@@ -3,12 +3,21 @@ shapes, and a tiny training run whose loss falls."""
 
 import random
 
+import cv2
 import numpy as np
 import pytest
 import torch
 
 from model.config import DetectorConfig
-from model.detector.boxes import boxes_from_map, unclip_distance, upright_corners
+from model.detector.boxes import (
+    Detection,
+    boxes_from_map,
+    drop_specks,
+    join_broken_lines,
+    split_merged_lines,
+    unclip_distance,
+    upright_corners,
+)
 from model.detector.data import collate, random_crop
 from model.detector.metrics import DetectionMeter, iou
 from model.detector.network import DBNet, binarise
@@ -52,6 +61,54 @@ def test_boxes_come_back_from_their_own_targets():
     assert len(found) == len(boxes)
     for box in boxes:
         assert max(iou(box, d.box) for d in found) > 0.75
+
+
+def kernel_points(mask: np.ndarray) -> np.ndarray:
+    ys, xs = np.nonzero(mask)
+    return np.stack([xs, ys], axis=1).astype(np.float32)
+
+
+@pytest.mark.parametrize("angle", [0.0, 2.0, -6.0])
+def test_lines_joined_by_bridges_are_split(angle):
+    mask = np.zeros((160, 400), np.uint8)
+    for y in (30, 50, 70):  # three line kernels 12 px thick, 8 px apart
+        mask[y : y + 12, 20:380] = 1
+    mask[42:50, 100:104] = mask[62:70, 300:306] = 1  # an ascender meets a descender, twice
+    mask[20:30, 200:203] = 1  # a speck sticking out of the first line
+    turn = cv2.getRotationMatrix2D((200, 80), angle, 1.0)
+    mask = cv2.warpAffine(mask, turn, (400, 160), flags=cv2.INTER_NEAREST)
+    lines = split_merged_lines(kernel_points(mask))
+    assert len(lines) == 3
+    for line in lines:
+        thickness = min(cv2.minAreaRect(line)[1])
+        assert 10 <= thickness <= 14  # neither bridges nor the speck thicken a line
+
+
+def test_one_line_and_a_block_of_unequal_lines_are_left_whole():
+    line = np.zeros((40, 300), np.uint8)
+    line[10:24, 10:290] = 1
+    line[6:10, 50:60] = 1  # a taller glyph: still one line
+    assert len(split_merged_lines(kernel_points(line))) == 1
+
+
+def test_pieces_of_one_line_are_joined_and_neighbours_kept_apart():
+    left, right = rect(100, 50, 180, 30, 1), rect(260, 53, 160, 28, 1)  # overlapping ends: one line
+    below = rect(180, 95, 300, 30, 0)  # the next line
+    beside = rect(480, 50, 100, 30, 0)  # a cell of the same row, far to the right
+    column = rect(380, 200, 30, 200, 0)  # vertical text
+    detections = [Detection(box.astype(np.float32), 0.9) for box in (left, right, below, beside, column)]
+    joined = join_broken_lines(detections)
+    assert len(joined) == 4
+    whole = max(joined, key=lambda d: iou(d.box, rect(180, 51.5, 340, 30, 1)))
+    assert iou(whole.box, rect(180, 51.5, 340, 30, 1)) > 0.8
+
+
+def test_specks_between_lines_are_dropped():
+    lines = [Detection(rect(200, y, 300, 40, 0).astype(np.float32), 0.9) for y in (50, 100, 150)]
+    speck = Detection(rect(120, 75, 14, 12, 0).astype(np.float32), 0.6)
+    digit = Detection(rect(200, 200, 24, 40, 0).astype(np.float32), 0.9)  # a page number stays
+    kept = [id(d) for d in drop_specks([*lines, speck, digit])]
+    assert kept == [id(d) for d in (*lines, digit)]
 
 
 def test_thin_lines_are_ignored_not_taught_as_background():

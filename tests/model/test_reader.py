@@ -12,8 +12,9 @@ from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
 from model.metrics import AccuracyMeter
 from model.reader.crops import restack_vertical, straighten
 from model.reader.pipeline import ModeError, PageReader, angle_of, turned, upright_points
+from model.reader.recognise import width_batches
 from model.synth.pages.capture import turn
-from tests.helpers import render_clean_line, render_page
+from tests.helpers import CJK_FONT, render_clean_line, render_page
 
 HORIZONTAL = ["二〇二四年度报告", "Invoice No. 2024-0815", "合计金额 ¥1,280.50", "上海市浦东新区世纪大道"]
 VERTICAL = ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声"]
@@ -55,6 +56,34 @@ def test_straighten_undoes_a_quarter_turn():
     assert abs(back.shape[0] - h) <= 1 and abs(back.shape[1] - w) <= 1
     back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
     assert np.abs(back.astype(int) - line.astype(int)).mean() < 8
+
+
+def test_width_batches_keep_similar_widths_together():
+    widths = [100, 1000, 120, 900, 110, 300, 1100]
+    batches = width_batches(widths, batch_size=2, max_padding=1.3)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(widths)))
+    assert all(len(batch) <= 2 for batch in batches)
+    assert all(max(widths[i] for i in b) <= 1.3 * min(widths[i] for i in b) for b in batches)
+    assert batches[0] == [6, 1]  # widest first
+
+
+def test_batched_reading_equals_one_by_one(reader):
+    texts = ("发票号码 No. 20261124", "合计", "Total amount: 128.50", "你好")
+    lines = [render_clean_line(text, CJK_FONT) for text in texts]
+    batched = reader.recogniser.read(lines)
+    alone = [reader.recogniser.read([line])[0] for line in lines]
+    assert [d.text for d in batched] == [d.text for d in alone]
+    assert [d.confidence for d in batched] == pytest.approx([d.confidence for d in alone], abs=1e-4)
+
+
+def test_restack_takes_columns_of_any_size():
+    rng = np.random.default_rng(0)
+    for height in range(60, 400, 7):
+        for width in (20, 31, 43):  # at 43 x 263 a comb of float steps once ended past the last row
+            column = np.full((height, width), 255, np.uint8)
+            column[rng.random((height, width)) < 0.2] = 0
+            line = restack_vertical(column)
+            assert line.ndim == 2 and line.size > 0
 
 
 def test_restack_reads_a_vertical_column(reader):

@@ -1,0 +1,376 @@
+"""Whole pages: our page reader next to Tesseract and RapidOCR (`make bench-pages`).
+
+Two page sets: (a) the real pages in ``../shared/eval/pages`` (``labels.tsv``: file, gt_file, category)
+and (b) a seeded synthetic set from ``model.synth.pages.PageRenderer`` with its training mix of layouts
+and captures, the empty layout left out; ground truth = the page's lines joined by newlines in reading
+order. The renderer turns some pages by 90, 180 or 270 degrees and the peers have no page orientation
+step, so the upright synthetic pages also get a total of their own. Every engine reads every page from
+the same file, decoded by OpenCV into a 3-channel BGR image, and returns the page's text in its own
+reading order; that text is scored as a whole as ``../shared/eval/README.md`` says (NFKC, CJK
+punctuation folded, whitespace removed: ``model.metrics.normalise``): character accuracy =
+1 - sum of edit distances / sum of reference lengths, per category and per set.
+
+Printed: one markdown table with, per category and engine, the accuracy and the median seconds per
+page (reading the file, decoding it, the whole page pipeline; loading the engine and a warm-up on the
+first page excluded). Ours (``model.reader.pipeline.PageReader``) runs in this process; each peer runs
+in its own `tests.bench.peers` subprocess in ``.venv-peers`` (Tesseract chi_sim+eng with automatic page
+segmentation, psm 3; RapidOCR 1.4 and 3 with detection, direction classifier and recognition), and all
+get the same number of CPU threads: the core count unless ``--threads`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import statistics
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model.metrics import normalise
+from tests.bench.accuracy import PeerUnavailable, run_peer_process
+from tests.bench.peers import recognise_file
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PAGES = REPO.parent / "shared" / "eval" / "pages"
+DEFAULT_PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
+DEFAULT_RECOGNISER = REPO / "model" / "weights" / "crnn.pt"
+DEFAULT_DETECTOR = REPO / "model" / "weights" / "detector.pt"
+ENGINES = ("ours", "tesseract", "rapidocr", "rapidocr3")  # the peers run as `tests.bench.peers --engine NAME-page`
+SYNTHETIC_PAGES = 40
+SYNTHETIC_SEED = "bench-pages"  # page i is random.Random(f"{seed}:{i}"); no training stream uses string seeds
+WARMUP_PAGES = 1
+REAL, SYNTHETIC = "real", "synthetic"
+
+
+# --- scoring -------------------------------------------------------------------------------------
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, the same number as ``model.metrics.edit_distance`` (the unit tests check
+    it) but bit-parallel (Myers 1999, in Hyyrö's formulation): one pass over the longer string with
+    the shorter one's positions as bits of Python integers, so a 4,000-character page takes
+    milliseconds instead of seconds."""
+    if len(a) < len(b):
+        a, b = b, a
+    if not b:
+        return len(a)
+    m = len(b)
+    mask, last = (1 << m) - 1, 1 << (m - 1)
+    positions: dict[str, int] = {}
+    for i, char in enumerate(b):
+        positions[char] = positions.get(char, 0) | (1 << i)
+    plus, minus, score = mask, 0, m  # vertical deltas of the current column (+1 / -1 bits); D[m][j]
+    for char in a:
+        eq = positions.get(char, 0)
+        xv = eq | minus
+        xh = (((eq & plus) + plus) ^ plus) | eq
+        h_plus = (minus | ~(xh | plus)) & mask
+        h_minus = plus & xh
+        if h_plus & last:
+            score += 1
+        elif h_minus & last:
+            score -= 1
+        h_plus = ((h_plus << 1) | 1) & mask  # row 0 grows by one per column: global distance
+        h_minus = (h_minus << 1) & mask
+        plus = (h_minus | ~(xv | h_plus)) & mask
+        minus = h_plus & xv
+    return score
+
+
+@dataclass
+class PageMeter:
+    """Character accuracy over whole pages: 1 - sum distance / sum reference length, after
+    ``model.metrics.normalise`` on both sides."""
+
+    distance: int = 0
+    length: int = 0
+    pages: int = 0
+
+    def add(self, prediction: str, reference: str) -> None:
+        p, r = normalise(prediction), normalise(reference)
+        self.distance += edit_distance(p, r)
+        self.length += len(r)
+        self.pages += 1
+
+    @property
+    def accuracy(self) -> float:
+        return 1.0 - self.distance / max(1, self.length)
+
+
+@dataclass(frozen=True)
+class PageSample:
+    path: Path
+    reference: str
+    category: str  # a row of the table: the real page's category, or "synthetic <layout>"
+    subset: str  # REAL or SYNTHETIC
+    turned: bool = False  # a synthetic page turned by 90, 180 or 270 degrees
+
+    @property
+    def rows(self) -> tuple[str, ...]:
+        """The table rows this page counts in: its category, its set's total and, for an upright
+        synthetic page, the upright total (the peers have no page orientation step)."""
+        rows = (self.category, total_row(self.subset))
+        return rows + (upright_row(self.subset),) if self.subset == SYNTHETIC and not self.turned else rows
+
+
+def total_row(subset: str) -> str:
+    return f"all {subset}"
+
+
+def upright_row(subset: str) -> str:
+    return f"all {subset}, upright only"
+
+
+def table_rows(samples: Iterable[PageSample]) -> list[str]:
+    """Rows in print order: per set (real first), its categories sorted, then its totals."""
+    by_subset: dict[str, list[str]] = defaultdict(list)
+    for sample in samples:
+        by_subset[sample.subset] += [row for row in sample.rows if row not in by_subset[sample.subset]]
+    rows = []
+    for subset in sorted(by_subset, key=lambda name: (name != REAL, name)):
+        totals = [total_row(subset), upright_row(subset)]
+        rows += sorted(set(by_subset[subset]) - set(totals)) + [row for row in totals if row in by_subset[subset]]
+    return rows
+
+
+@dataclass
+class EngineResult:
+    """Meters and per-page seconds of one engine, per table row."""
+
+    name: str
+    about: str  # versions and what the seconds cover
+    meters: dict[str, PageMeter]
+    seconds: dict[str, list[float]]
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+    per_page: dict[str, tuple[float, float | None]] = field(default_factory=dict)  # path: accuracy, seconds
+
+
+def score_pages(
+    name: str, about: str, samples: list[PageSample], texts: dict[str, str], ms: dict[str, float], failed: int
+) -> EngineResult:
+    """Score predictions keyed by image path. A page without a prediction counts as empty output; a
+    page without a time (it failed) is left out of the timings."""
+    meters: dict[str, PageMeter] = defaultdict(PageMeter)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    per_page: dict[str, tuple[float, float | None]] = {}
+    for sample in samples:
+        key = str(sample.path)
+        page = PageMeter()
+        page.add(texts.get(key, ""), sample.reference)
+        per_page[key] = (page.accuracy, ms[key] / 1000 if key in ms else None)
+        for row in sample.rows:
+            meters[row].distance += page.distance
+            meters[row].length += page.length
+            meters[row].pages += 1
+            if key in ms:
+                seconds[row].append(ms[key] / 1000)
+    return EngineResult(name, about, dict(meters), dict(seconds), failed, per_page=per_page)
+
+
+def format_per_page(samples: list[PageSample], results: list[EngineResult]) -> str:
+    """Markdown: accuracy and seconds of every page and engine, to see which pages drive a row."""
+    header = ["page", "category"] + [f"{result.name} acc · s" for result in results]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * 2 + ["---:"] * len(results)) + "|"]
+    for sample in samples:
+        cells = [sample.path.name, sample.category]
+        for result in results:
+            accuracy, seconds = result.per_page.get(str(sample.path), (0.0, None))
+            cells.append(f"{100 * accuracy:.1f} % · " + (f"{seconds:.2f}" if seconds is not None else "-"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def format_table(rows: list[str], results: list[EngineResult]) -> str:
+    """Markdown: one row per category (then each set's total), accuracy and median s/page per engine."""
+    header, align = ["category", "pages"], ["---", "---:"]
+    for result in results:
+        header += [f"{result.name} acc", f"{result.name} s/page"]
+        align += ["---:", "---:"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+    for row in rows:
+        pages = next((r.meters[row].pages for r in results if row in r.meters), 0)
+        cells = [row, str(pages)]
+        for result in results:
+            meter, times = result.meters.get(row), result.seconds.get(row)
+            cells.append(f"{100 * meter.accuracy:.1f} %" if meter else "-")
+            cells.append(f"{statistics.median(times):.2f}" if times else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --- page sets -----------------------------------------------------------------------------------
+
+
+def read_real_pages(folder: Path) -> list[PageSample]:
+    with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [
+        PageSample(folder / row["file"], (folder / row["gt_file"]).read_text(encoding="utf-8"), row["category"], REAL)
+        for row in rows
+    ]
+
+
+def render_synthetic_pages(out: Path, count: int, seed: str = SYNTHETIC_SEED) -> list[PageSample]:
+    """``count`` seeded pages written losslessly as PNG into ``out``. Empty pages are skipped (no
+    reference text, so no accuracy) and the next seed is drawn instead, so the set is always the same."""
+    import cv2
+
+    from model.charset import Charset
+    from model.synth.corpus import Corpus
+    from model.synth.fonts import discover_fonts
+    from model.synth.pages import PageRenderer
+
+    charset = Charset.default()
+    renderer = PageRenderer(discover_fonts(charset), Corpus(charset))
+    samples: list[PageSample] = []
+    index = 0
+    while len(samples) < count:
+        page = renderer.render(random.Random(f"{seed}:{index}"))
+        if page.lines:
+            path = out / f"synthetic_{index:03d}_{page.layout}.png"
+            if not cv2.imwrite(str(path), page.image):
+                raise OSError(f"cannot write {path}")
+            reference = "\n".join(line.text for line in sorted(page.lines, key=lambda line: line.order))
+            samples.append(PageSample(path, reference, f"synthetic {page.layout}", SYNTHETIC, page.rotation != 0))
+        index += 1
+    return samples
+
+
+# --- engines -------------------------------------------------------------------------------------
+
+
+def run_peer(python: Path, engine: str, samples: list[PageSample], threads: int, warmup: int) -> EngineResult:
+    """One peer over every page in a `tests.bench.peers` subprocess. If its native code crashes on a
+    page, that page counts as failed and the peer is restarted on the rest."""
+    command = [str(python), "-m", "tests.bench.peers", "--engine", f"{engine}-page"]
+    command += ["--threads", str(threads), "--warmup", str(warmup)]
+    meta, records, crashed = run_peer_process(command, [str(sample.path) for sample in samples], threads)
+    errors = [f"{Path(path).name}: {record['error']}" for path, record in records.items() if record.get("error")]
+    texts = {path: str(record.get("text") or "") for path, record in records.items()}
+    ms = {path: float(record["ms"]) for path, record in records.items() if not record.get("error")}
+    about = f"{meta['version']}; timed: {meta['timing']}; warm-up: {meta['warmup']}"
+    result = score_pages(meta["name"], about, samples, texts, ms, len(errors) + len(crashed))
+    result.notes = errors + [f"{Path(path).name}: the engine crashed" for path in crashed]
+    return result
+
+
+def run_ours(recogniser: Path, detector: Path, samples: list[PageSample], threads: int, warmup: int) -> EngineResult:
+    """Our page reader in this process, timed over the same span as the peers' (read, OpenCV decode,
+    the whole pipeline)."""
+    import cv2
+    import numpy as np
+    import torch
+
+    try:
+        from model.reader.pipeline import PageReader
+    except ImportError as err:
+        raise PeerUnavailable(f"model.reader is not importable ({err})") from err
+    for weights in (recogniser, detector):
+        if not weights.is_file():
+            raise PeerUnavailable(f"{weights} does not exist")
+    reader = PageReader.load(recogniser=recogniser, detector=detector, threads=threads)
+
+    def read(data: bytes) -> str:
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError("OpenCV cannot decode the image")
+        return str(reader.read(image, mode="page")["text"])
+
+    paths = [str(sample.path) for sample in samples]
+    for _ in range(warmup if paths else 0):
+        recognise_file(read, paths[0])
+    records = {path: recognise_file(read, path) for path in paths}
+    errors = [f"{Path(path).name}: {record['error']}" for path, record in records.items() if record["error"]]
+    texts = {path: str(record["text"]) for path, record in records.items()}
+    ms = {path: float(record["ms"]) for path, record in records.items() if not record["error"]}
+    about = (
+        f"model.reader.pipeline.PageReader, recogniser {shown(recogniser)}, detector {shown(detector)}, "
+        f"torch {torch.__version__}; timed: read + OpenCV decode + PageReader.read(mode='page'), {threads} "
+        f"thread(s); warm-up: {warmup} run(s) on the first page"
+    )
+    result = score_pages("ours", about, samples, texts, ms, len(errors))
+    result.notes = errors
+    return result
+
+
+def shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+# --- command line --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="real pages with labels.tsv")
+    parser.add_argument("--limit", type=int, help="only the first N real pages (a quick check)")
+    parser.add_argument("--synthetic", type=int, default=SYNTHETIC_PAGES, help="synthetic pages (0: none)")
+    parser.add_argument("--seed", default=SYNTHETIC_SEED, help="seed of the synthetic pages")
+    parser.add_argument("--synthetic-dir", type=Path, help="keep the synthetic pages here (default: a temp folder)")
+    parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {','.join(ENGINES)}")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads for every engine")
+    parser.add_argument("--warmup", type=int, default=WARMUP_PAGES, help="untimed runs on the first page")
+    parser.add_argument("--peers-python", type=Path, default=DEFAULT_PEERS_PYTHON)
+    parser.add_argument("--recogniser", type=Path, default=DEFAULT_RECOGNISER)
+    parser.add_argument("--detector", type=Path, default=DEFAULT_DETECTOR)
+    parser.add_argument("--per-page", action="store_true", help="also print every page's accuracy and time")
+    args = parser.parse_args(argv)
+    engines = [name for name in args.engines.split(",") if name]
+    unknown = set(engines) - set(ENGINES)
+    if unknown:
+        parser.error(f"unknown engine(s): {', '.join(sorted(unknown))}")
+
+    load = os.getloadavg()[0]
+    samples = read_real_pages(args.pages)[: args.limit]
+    with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
+        synthetic_dir = args.synthetic_dir or Path(tmp)
+        synthetic_dir.mkdir(parents=True, exist_ok=True)
+        if args.synthetic > 0:
+            print(f"rendering {args.synthetic} synthetic pages (seed {args.seed!r}) ...", flush=True)
+            samples += render_synthetic_pages(synthetic_dir, args.synthetic, args.seed)
+        results: list[EngineResult] = []
+        skipped: list[str] = []
+        for engine in engines:
+            print(f"running {engine} on {len(samples)} pages ...", flush=True)
+            try:
+                if engine == "ours":
+                    results.append(run_ours(args.recogniser, args.detector, samples, args.threads, args.warmup))
+                else:
+                    results.append(run_peer(args.peers_python, engine, samples, args.threads, args.warmup))
+            except (PeerUnavailable, OSError) as err:
+                skipped.append(f"- {engine}: not run ({err})")
+    print()
+    if results:
+        print(format_table(table_rows(samples), results))
+        print()
+        if args.per_page:
+            print(format_per_page(samples, results))
+            print()
+    real = sum(sample.subset == REAL for sample in samples)
+    turned = sum(sample.turned for sample in samples)
+    print(
+        f"{real} real pages from {args.pages} and {len(samples) - real} synthetic pages (PageRenderer, seed "
+        f"{args.seed!r}, empty pages skipped, {turned} of them turned by 90, 180 or 270 degrees); acc = character "
+        f"accuracy on the whole page text in the order returned (model.metrics normalisation); s/page = median "
+        f"seconds per page of that row (failed pages left out) on {args.threads} CPU thread(s) per engine "
+        f"(1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
+    )
+    for result in results:
+        print(f"- {result.name}: {result.about}; {result.failed} page(s) failed (scored as empty output).")
+        for note in result.notes:
+            print(f"  - {note}")
+    for line in skipped:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
