@@ -267,6 +267,8 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
     for p, part in enumerate(parts):
         if np.median(block.length[part] / block.thick[part]) >= TEXT_LINE:
             continue  # running text
+        if len(part) < 2:
+            continue  # a lone line (a label, a speck in a picture) shows no rows to line up with
         others = np.flatnonzero(owner != p)
         # Each line's partner in the nearest part that has one (a chance partner further away, in a
         # sidebar say, must not pull that in too).

@@ -45,6 +45,11 @@ RETRY_CONFIDENCE = 0.6
 UPRIGHT_PREFERENCE = 0.1
 # An upright reading this good is taken without trying the other turns (they cost a reading each).
 UPRIGHT_ACCEPT = 0.8
+# Page lines of at most NOISE_LENGTH characters read less confidently than NOISE_CONFIDENCE are left
+# out: nearly all are pictures, halftone and specks read as one or two random characters. Longer
+# lines are kept however they read: even a poor reading of a real line is mostly right.
+NOISE_CONFIDENCE = 0.3
+NOISE_LENGTH = 3
 
 
 class ModeError(ValueError):
@@ -149,7 +154,7 @@ class PageReader:
         boxes = [d.box for d in detections]
         quarter_turns, readings = self._orient(gray, boxes)
         readings = [self._retry_upside_down(gray, r) for r in readings]
-        readings = [r for r in readings if r.decoded.text.strip()]
+        readings = [r for r in readings if r.decoded.text.strip() and not _noise(r.decoded)]
         if readings:
             upright = np.stack([upright_points(r.corners, quarter_turns, width, height) for r in readings])
             readings = [readings[i] for i in reading_order(upright, [r.vertical for r in readings])]
@@ -204,6 +209,10 @@ class PageReader:
         crop = _prepare(straighten(gray, turned(reading.corners, 2)), reading.vertical)
         other = Reading(turned(reading.corners, 2), reading.vertical, self.recogniser.read([crop])[0])
         return other if other.score > reading.score else reading
+
+
+def _noise(decoded: Decoded) -> bool:
+    return decoded.confidence < NOISE_CONFIDENCE and len(decoded.text.strip()) <= NOISE_LENGTH
 
 
 def _prepare(crop: np.ndarray, vertical: bool) -> np.ndarray:
