@@ -163,12 +163,14 @@ def drop_specks(detections: list[Detection], thin: float = 0.4, short: float = 1
 def join_broken_lines(
     detections: list[Detection], level: float = 0.3, thickness: float = 0.7, parallel: float = 15.0, gap: float = 0.3
 ) -> list[Detection]:
-    """Joins boxes that overlap end to end along the same line: a kernel broken at a wide gap (a
-    full-width comma, a space) grows back into two boxes that overlap, and the glyph at the break
-    would be cut in two. Two boxes are one line when their thicknesses agree (ratio over
-    ``thickness``), their centres lie within ``level`` of the thinner one's thickness across the
-    longer one's direction, their extents along it overlap, and the shorter one, if it is elongated
-    at all, runs within ``parallel`` degrees of the same direction."""
+    """Joins boxes that meet end to end along the same line: a kernel broken at a wide gap (a
+    full-width comma, a space in justified text) grows back into two boxes that overlap or nearly
+    meet, and the glyph at the break would be cut in two. Two boxes are one line when their
+    thicknesses agree (ratio over ``thickness``), their centres lie within ``level`` of the thinner
+    one's thickness across the longer one's direction, their extents along it overlap or leave a gap
+    under ``gap`` of that thickness, and the shorter one, if it is elongated at all, runs within
+    ``parallel`` degrees of the same direction. Synthetic validation F1 (40 pages): 0.874 without
+    joining, 0.931 joining overlaps only, 0.944 with gap 0.3, 0.940 with gap 0.6."""
     while len(detections) > 1:
         rects = [cv2.minAreaRect(d.box) for d in detections]
         centres = np.float64([r[0] for r in rects])

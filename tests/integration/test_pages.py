@@ -13,8 +13,8 @@ import requests
 from PIL import Image
 
 from model.metrics import AccuracyMeter
-from model.synth.pages.capture import turn
 from model.reader.pipeline import PageReader
+from model.synth.pages.capture import turn
 from tests.helpers import CJK_FONT, png_bytes, render_clean_line, render_page
 
 PAGE = ["增值税电子普通发票", "购买方名称 上海星辰科技有限公司", "Invoice No. 2024-0815", "合计金额 ¥1,280.50"]
