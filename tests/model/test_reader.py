@@ -113,9 +113,9 @@ def test_page_read_in_order_whatever_its_turn(reader, rotation):
     result = reader.read(page, mode="auto")
     assert result["mode"] == "page"
     assert result["rotation"] == rotation
-    # Turned pages sometimes gain a stray fragment of a line (a known gap of the detector, which saw
-    # few turned pages), never lose a line.
-    assert len(HORIZONTAL) <= len(result["lines"]) <= len(HORIZONTAL) + (0 if rotation in (0, 180) else 3)
+    # A page turned a quarter may gain a stray fragment of a line (a known gap of the detector, which
+    # saw few turned pages), never lose a line.
+    assert len(HORIZONTAL) <= len(result["lines"]) <= len(HORIZONTAL) + (0 if rotation in (0, 180) else 1)
     assert accuracy(result["text"], "\n".join(HORIZONTAL)) >= 0.9
     long_lines = [line for line in result["lines"] if len(line["text"]) > 3]
     assert all(abs((line["angle"] - rotation + 180) % 360 - 180) < 5 for line in long_lines)
@@ -129,6 +129,21 @@ def test_vertical_page_read_top_to_bottom_right_to_left(reader):
     result = reader.read(render_page(VERTICAL, vertical=True), mode="page")
     assert [line["vertical"] for line in result["lines"]] == [True] * len(VERTICAL)
     assert accuracy(result["text"], "\n".join(VERTICAL)) >= 0.9
+
+
+def test_a_picture_is_not_read_as_random_characters(reader):
+    """A halftone picture under the text: its specks may be detected, but what they read as (one or
+    two rare characters, unconfidently) is left out."""
+    page = render_page(HORIZONTAL)
+    rng = np.random.default_rng(1)
+    photo = cv2.GaussianBlur(rng.integers(0, 255, (260, 260)).astype(np.uint8), (0, 0), 6)
+    halftone = np.where(photo > rng.integers(0, 255, photo.shape), 255, 0).astype(np.uint8)
+    canvas = np.full((page.shape[0] + 300, page.shape[1]), 255, np.uint8)
+    canvas[: page.shape[0]] = page
+    canvas[page.shape[0] + 20 : page.shape[0] + 280, 40:300] = halftone
+    result = reader.read(canvas, mode="page")
+    assert len(result["lines"]) <= len(HORIZONTAL) + 6
+    assert accuracy(result["text"], "\n".join(HORIZONTAL)) >= 0.75
 
 
 def test_blank_page_is_an_empty_result(reader):
