@@ -153,12 +153,15 @@ def train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         degradation=args.degradation,
     )
+    # Spawned, not forked: a fork inherits OpenCV's and OpenMP's thread pools mid-use from the
+    # validation rendering above, and the worker can hang on them (it did, twice in a row).
     loader = DataLoader(
         stream,
         batch_size=None,
         num_workers=args.workers,
         persistent_workers=args.workers > 0,
         prefetch_factor=4 if args.workers else None,
+        multiprocessing_context="spawn" if args.workers else None,
     )
 
     def checkpoint(path: Path) -> None:
