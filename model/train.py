@@ -11,6 +11,7 @@ import argparse
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -59,12 +60,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def learning_rate(step: int, args: argparse.Namespace) -> float:
-    """Linear warm-up, then cosine decay to 5 % of the peak at --steps."""
+def learning_rate(step: int, args: argparse.Namespace, floor: float = 0.05) -> float:
+    """Linear warm-up over --warmup steps, then cosine decay to ``floor`` times the peak at --steps."""
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
     progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+    return args.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def data_loader(stream: torch.utils.data.IterableDataset, workers: int) -> DataLoader:
+    """Batches rendered by ``workers`` processes (0: in this one). Spawned, not forked: a fork
+    inherits OpenCV's and OpenMP's thread pools mid-use from the validation rendering that precedes
+    training, and the worker can hang on them (it did, in both trainers). Not persistent: the stream
+    is endless and read once, and a persistent worker outlived the loop and was aborted at exit."""
+    return DataLoader(
+        stream,
+        batch_size=None,
+        num_workers=workers,
+        prefetch_factor=4 if workers else None,
+        multiprocessing_context="spawn" if workers else None,
+    )
+
+
+def run_logged(train: Callable[[argparse.Namespace], None], args: argparse.Namespace) -> None:
+    """``train(args)`` with its log also written to ``<args.run>/train.log``. The file is attached to
+    this module's logger, not the root, so that it is written even when the caller (a test, a
+    notebook) has configured logging already."""
+    args.run.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    log_file = logging.FileHandler(args.run / "train.log")
+    log_file.setFormatter(logging.Formatter(LOG_FORMAT))
+    log.addHandler(log_file)
+    log.setLevel(logging.INFO)
+    try:
+        train(args)
+    finally:
+        log.removeHandler(log_file)
+        log_file.close()
 
 
 def use_bfloat16(precision: str, device: torch.device) -> bool:
@@ -96,19 +128,7 @@ def evaluate(
 
 
 def main(args: argparse.Namespace) -> None:
-    args.run.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    # The run's own log file is attached to this logger, not the root, so that it is written even
-    # when the caller (a test, a notebook) has configured logging already.
-    log_file = logging.FileHandler(args.run / "train.log")
-    log_file.setFormatter(logging.Formatter(LOG_FORMAT))
-    log.addHandler(log_file)
-    log.setLevel(logging.INFO)
-    try:
-        train(args)
-    finally:
-        log.removeHandler(log_file)
-        log_file.close()
+    run_logged(train, args)
 
 
 def train(args: argparse.Namespace) -> None:
@@ -153,16 +173,7 @@ def train(args: argparse.Namespace) -> None:
         batch_size=args.batch_size,
         degradation=args.degradation,
     )
-    # Spawned, not forked: a fork inherits OpenCV's and OpenMP's thread pools mid-use from the
-    # validation rendering above, and the worker can hang on them (it did, twice in a row).
-    loader = DataLoader(
-        stream,
-        batch_size=None,
-        num_workers=args.workers,
-        persistent_workers=args.workers > 0,
-        prefetch_factor=4 if args.workers else None,
-        multiprocessing_context="spawn" if args.workers else None,
-    )
+    loader = data_loader(stream, args.workers)
 
     def checkpoint(path: Path) -> None:
         save_checkpoint(

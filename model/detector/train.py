@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import time
 from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
 
 from model.charset import Charset
 from model.config import DetectorConfig
@@ -26,7 +24,7 @@ from model.detector.metrics import DetectionMeter
 from model.detector.network import DBNet, binarise
 from model.network import count_parameters
 from model.synth.fonts import discover_fonts
-from model.train import LOG_FORMAT, use_bfloat16
+from model.train import data_loader, learning_rate, run_logged, use_bfloat16
 
 log = logging.getLogger("train")
 
@@ -35,6 +33,8 @@ BINARY_WEIGHT = 1.0
 THRESHOLD_WEIGHT = 10.0
 # Hard negative mining keeps at most this many background pixels per text pixel.
 NEGATIVE_RATIO = 3
+# The cosine schedule ends at this share of the peak learning rate.
+LR_FLOOR = 0.02
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -57,13 +57,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto")
     parser.add_argument("--max-minutes", type=float, default=0)
     return parser.parse_args(argv)
-
-
-def learning_rate(step: int, args: argparse.Namespace) -> float:
-    if step < args.warmup:
-        return args.lr * (step + 1) / args.warmup
-    progress = min(1.0, (step - args.warmup) / max(1, args.steps - args.warmup))
-    return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
 def db_loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
@@ -99,17 +92,7 @@ def evaluate(model: DBNet, pages: list, device: torch.device) -> DetectionMeter:
 
 
 def main(args: argparse.Namespace) -> None:
-    args.run.mkdir(parents=True, exist_ok=True)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    log_file = logging.FileHandler(args.run / "train.log")
-    log_file.setFormatter(logging.Formatter(LOG_FORMAT))
-    log.addHandler(log_file)
-    log.setLevel(logging.INFO)
-    try:
-        train(args)
-    finally:
-        log.removeHandler(log_file)
-        log_file.close()
+    run_logged(train, args)
 
 
 def train(args: argparse.Namespace) -> None:
@@ -148,16 +131,7 @@ def train(args: argparse.Namespace) -> None:
         size=args.size,
         crops_per_page=args.crops_per_page,
     )
-    # Spawned, not forked: a fork inherits OpenCV's and OpenMP's thread pools mid-use from the
-    # validation rendering above, and the worker can hang on them.
-    loader = DataLoader(
-        stream,
-        batch_size=None,
-        num_workers=args.workers,
-        persistent_workers=args.workers > 0,
-        prefetch_factor=4 if args.workers else None,
-        multiprocessing_context="spawn" if args.workers else None,
-    )
+    loader = data_loader(stream, args.workers)
 
     def checkpoint(path: Path) -> None:
         save_detector(path, model, {"step": step, "best_f1": best, "optimiser": optimiser.state_dict()})
@@ -169,7 +143,7 @@ def train(args: argparse.Namespace) -> None:
         if step >= args.steps:
             break
         for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, args)
+            group["lr"] = learning_rate(step, args, LR_FLOOR)
         batch = {k: v.to(device) for k, v in batch.items()}
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(batch["images"])
@@ -187,7 +161,7 @@ def train(args: argparse.Namespace) -> None:
                 "step %d %s lr %.2e %.2f s/step",
                 step,
                 " ".join(f"{k} {v / args.log_every:.4f}" for k, v in totals.items()),
-                learning_rate(step, args),
+                learning_rate(step, args, LR_FLOOR),
                 elapsed / args.log_every,
             )
             totals, window_start = {}, time.monotonic()
