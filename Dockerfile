@@ -19,7 +19,8 @@ COPY gateway/ gateway/
 COPY webui/ webui/
 COPY config.properties .
 # The same build as `make archive`, from the committed weights.
-RUN python -m archive.build --weights model/weights/crnn.pt --detector model/weights/detector.pt --export-path model-store
+RUN python -m archive.build --weights model/weights/crnn.pt --detector model/weights/detector.pt \
+    --lm model/weights/lm.npz --export-path model-store
 
 # 5000: gateway (API + web UI). TorchServe's 8080/8081/8082 stay on the container's loopback, as in
 # config.properties; mount another config.properties to expose the metrics port to a scraper.

@@ -1,9 +1,10 @@
 """Build ``crnn_ocr.mar``: one reproducible, self-contained TorchServe archive.
 
 The archive root holds the recogniser's TorchScript weights, ``ocr_handler.py``, ``charset.txt``,
-``model_config.json``, the detector's ``detector.torchscript.pt`` and ``detector_config.json``, and
-the ``model`` package modules the handler imports, so a TorchServe host needs
-only the archive (plus the Python packages in ``archive/requirements.txt``).
+``model_config.json``, the character language model ``lm.npz``, the detector's
+``detector.torchscript.pt`` and ``detector_config.json``, and the ``model`` package modules the
+handler imports, so a TorchServe host needs only the archive (plus the Python packages in
+``archive/requirements.txt``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 from model.checkpoint import DEFAULT_WEIGHTS
 from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
 from model.export import export_detector, export_serving
+from model.language import DEFAULT_LM
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "crnn_ocr"
@@ -30,6 +32,7 @@ SERVING_MODULES = (
     "config.py",
     "decoding.py",
     "export.py",
+    "language.py",
     "network.py",
     "preprocessing.py",
     "detector/__init__.py",
@@ -48,10 +51,10 @@ SERVING_MODULES = (
 log = logging.getLogger("archive")
 
 
-def stage(weights: Path, detector: Path, staging: Path) -> Path:
+def stage(weights: Path, detector: Path, lm: Path, staging: Path) -> Path:
     """Lay out the archive's extra files on purpose: ``--extra-files`` copies a folder's contents."""
     extra = staging / "extra"
-    script = export_serving(weights, extra)
+    script = export_serving(weights, extra, lm)
     export_detector(detector, extra)
     shutil.move(script, staging / script.name)
     package = extra / "model"
@@ -62,11 +65,11 @@ def stage(weights: Path, detector: Path, staging: Path) -> Path:
     return staging / script.name
 
 
-def build(weights: Path, detector: Path, export_path: Path, version: str) -> Path:
+def build(weights: Path, detector: Path, lm: Path, export_path: Path, version: str) -> Path:
     export_path.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         staging = Path(tmp)
-        script = stage(weights, detector, staging)
+        script = stage(weights, detector, lm, staging)
         command = [
             str(Path(sys.executable).parent / "torch-model-archiver"),
             "--model-name",
@@ -97,11 +100,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--detector", type=Path, default=DEFAULT_DETECTOR_WEIGHTS)
+    parser.add_argument("--lm", type=Path, default=DEFAULT_LM, help="character language model (make lm)")
     parser.add_argument("--export-path", type=Path, default=ROOT / "model-store")
     parser.add_argument("--version", default="1.0")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    build(args.weights, args.detector, args.export_path, args.version)
+    build(args.weights, args.detector, args.lm, args.export_path, args.version)
 
 
 if __name__ == "__main__":

@@ -26,8 +26,10 @@ import torch
 from ts.torch_handler.base_handler import BaseHandler
 
 from model.charset import Charset
-from model.config import DetectorConfig, ModelConfig
-from model.export import CHARSET_FILE, CONFIG_FILE, DETECTOR_CONFIG_FILE, DETECTOR_FILE, load_torchscript
+from model.config import BeamConfig, DetectorConfig, ModelConfig
+from model.decoding import BeamDecoder
+from model.export import CHARSET_FILE, CONFIG_FILE, DETECTOR_CONFIG_FILE, DETECTOR_FILE, LM_FILE, load_torchscript
+from model.language import CharLanguageModel
 from model.preprocessing import ImageError, decode_any
 from model.reader.pipeline import ModeError, PageReader
 from model.reader.recognise import LineRecogniser
@@ -49,7 +51,8 @@ TIMING_METRICS = {
 
 class OCRHandler(BaseHandler):
     def initialize(self, context: Any) -> None:
-        """Load both TorchScript models, the charset and their settings from the archive folder."""
+        """Load both TorchScript models, the charset, the language model and their settings from the
+        archive folder."""
         model_dir = Path(context.system_properties["model_dir"])
         handler_config = (getattr(context, "model_yaml_config", None) or {}).get("handler", {})
         threads = int(handler_config.get("torch_threads", 1))
@@ -59,21 +62,23 @@ class OCRHandler(BaseHandler):
         self.charset = Charset.from_file(model_dir / CHARSET_FILE)
         meta = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
         self.config = ModelConfig.from_dict(meta["config"])
-        detector_meta = json.loads((model_dir / DETECTOR_CONFIG_FILE).read_text(encoding="utf-8"))
-        detector = load_torchscript(model_dir / DETECTOR_FILE).eval()
-        self.lines = LineRecogniser(recogniser, self.charset, self.config.preprocess)
-        self.reader = PageReader(self.lines, detector, DetectorConfig.from_dict(detector_meta["config"]))
-        self.model_info = {
-            "name": context.manifest["model"]["modelName"],
-            "charset": self.charset.version,
-            "detector_steps": detector_meta.get("trained_steps"),
-        }
         with torch.inference_mode():
             classes = recogniser(torch.zeros(1, 1, self.config.preprocess.height, 64)).shape[-1]
         if classes != self.charset.num_classes:
             raise RuntimeError(
                 f"model emits {classes} classes but charset {self.charset.version} has {self.charset.num_classes}"
             )
+        # The language model's vocabulary is checked against the charset too (ValueError).
+        decode = BeamDecoder(self.charset, CharLanguageModel.load(model_dir / LM_FILE), BeamConfig(**meta["beam"]))
+        self.lines = LineRecogniser(recogniser, self.charset, self.config.preprocess, decode=decode)
+        detector_meta = json.loads((model_dir / DETECTOR_CONFIG_FILE).read_text(encoding="utf-8"))
+        detector = load_torchscript(model_dir / DETECTOR_FILE).eval()
+        self.reader = PageReader(self.lines, detector, DetectorConfig.from_dict(detector_meta["config"]))
+        self.model_info = {
+            "name": context.manifest["model"]["modelName"],
+            "charset": self.charset.version,
+            "detector_steps": detector_meta.get("trained_steps"),
+        }
         self.initialized = True
         log.info("OCR handler ready: %s, %d threads", self.model_info, threads)
 

@@ -55,6 +55,28 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class BeamConfig:
+    """CTC beam search with the character language model (``model.decoding.BeamDecoder``): how much
+    the language model's opinion weighs against the network's. The weights were chosen on the
+    seeded synthetic validation set, never on the real lines (see the model card)."""
+
+    # Weight of the language model's log probability (shallow fusion).
+    lm_weight: float = 0.2
+    # Bonus per character read: without it the language model would favour dropping characters.
+    length_bonus: float = 1.0
+    # Prefixes kept after each frame ...
+    beam_width: int = 8
+    # ... unless they trail the best by more than this (natural log): confident lines keep one or two.
+    beam_gap: float = 10.0
+    # Classes a frame offers: those at least this probable. With the weights above, a class under
+    # a hundredth of its frame's mass practically never wins, and every class offered costs time.
+    min_prob: float = 0.01
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class DetectorConfig:
     """The DB (differentiable binarisation) text-line detector: network widths, training targets and
     how probability maps become boxes. Stored in the detector's checkpoint like ``ModelConfig``."""

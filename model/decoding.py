@@ -1,12 +1,19 @@
-"""Greedy CTC decoding: the one decoder used by evaluation, training logs and the handler."""
+"""CTC decoding, the one place where network outputs become text: greedy (best path) decoding, and
+a prefix beam search that weighs a character language model in. Evaluation, training logs, the
+benchmarks and the handler all decode here."""
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from model.charset import BLANK, Charset
+from model.config import BeamConfig
+from model.language import BOUNDARY, CharLanguageModel
 
 
 @dataclass(frozen=True)
@@ -41,3 +48,126 @@ def greedy_decode(probs: np.ndarray, charset: Charset) -> Decoded:
     else:
         confidence = float(probs[:, BLANK].mean())
     return Decoded("".join(chars), [round(p, 4) for p in char_probs], round(confidence, 4))
+
+
+# What turns one line's frame probabilities into text: ``greedy(charset)`` or a ``BeamDecoder``.
+Decoder = Callable[[np.ndarray], Decoded]
+
+
+def greedy(charset: Charset) -> Decoder:
+    return functools.partial(greedy_decode, charset=charset)
+
+
+class BeamDecoder:
+    """CTC prefix beam search with a character language model (``model.language``). The text it
+    chooses gets the greedy decoder's kind of character probabilities and confidence, taken from
+    that text's most probable alignment, so confidences mean the same with and without it."""
+
+    def __init__(self, charset: Charset, lm: CharLanguageModel, settings: BeamConfig = BeamConfig()) -> None:
+        if lm.vocabulary != charset.num_classes:
+            raise ValueError(f"the language model knows {lm.vocabulary} classes, the charset has {charset.num_classes}")
+        self.charset, self.lm, self.settings = charset, lm, settings
+
+    def __call__(self, probs: np.ndarray) -> Decoded:
+        """One line; ``probs`` shape: (T, num_classes), rows summing to 1."""
+        best_path = greedy_decode(probs, self.charset)
+        if probs.shape[0] == 0:
+            return best_path
+        labels = self.search(probs)
+        if "".join(self.charset.char(i) for i in labels) == best_path.text:
+            return best_path
+        return _aligned(probs, labels, self.charset)
+
+    def search(self, probs: np.ndarray) -> tuple[int, ...]:
+        """The most probable label sequence under network and language model. Shape: (T, C)."""
+        s, lm = self.settings, self.lm
+        history = lm.start()
+        # Classes each frame offers, looked for only where the blank leaves room for any.
+        offered: list[list[int]] = [[] for _ in range(probs.shape[0])]
+        open_frames = np.flatnonzero(probs[:, BLANK] < 1.0 - s.min_prob)
+        rows, classes = np.nonzero(probs[open_frames] >= s.min_prob)
+        for row, label in zip(open_frames[rows].tolist(), classes.tolist()):
+            if label != BLANK:
+                offered[row].append(label)
+        # prefix -> [P(prefix, path ends in blank), P(prefix, path ends in its last label)]
+        beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}
+        lm_scores: dict[tuple[int, ...], float] = {(): 0.0}
+        for t, labels in enumerate(offered):
+            blank = float(probs[t, BLANK])
+            if not labels:  # nothing new: every prefix just goes on
+                beams = {
+                    prefix: [(pb + pnb) * blank, pnb * float(probs[t, prefix[-1]]) if prefix else 0.0]
+                    for prefix, (pb, pnb) in beams.items()
+                }
+                continue
+            following: dict[tuple[int, ...], list[float]] = {}
+            for prefix, (pb, pnb) in beams.items():
+                entry = following.setdefault(prefix, [0.0, 0.0])
+                entry[0] += (pb + pnb) * blank
+                last = prefix[-1] if prefix else BLANK
+                if last != BLANK and last not in labels:
+                    entry[1] += pnb * float(probs[t, last])
+                for label in labels:
+                    p = float(probs[t, label])
+                    extended = prefix + (label,)
+                    if extended not in lm_scores:
+                        lm_scores[extended] = lm_scores[prefix] + lm.log_prob(history + prefix, label)
+                    target = following.setdefault(extended, [0.0, 0.0])
+                    if label == last:
+                        entry[1] += pnb * p  # the same label again: CTC merges it
+                        target[1] += pb * p  # after a blank: a second one
+                    else:
+                        target[1] += (pb + pnb) * p
+            scored = sorted(((self._score(prefix, p, lm_scores), prefix) for prefix, p in following.items()), reverse=True)
+            best = scored[0][0]
+            kept = [prefix for score, prefix in scored[: s.beam_width] if score > best - s.beam_gap]
+            # Rescaled so long lines never underflow; the ranking is unchanged.
+            scale = max(sum(following[prefix]) for prefix in kept) or 1.0
+            beams = {prefix: [following[prefix][0] / scale, following[prefix][1] / scale] for prefix in kept}
+
+        def final(prefix: tuple[int, ...]) -> float:
+            end = s.lm_weight * lm.log_prob(history + prefix, BOUNDARY)
+            return self._score(prefix, beams[prefix], lm_scores) + end
+
+        return max(beams, key=final)
+
+    def _score(self, prefix: tuple[int, ...], p: list[float], lm_scores: dict[tuple[int, ...], float]) -> float:
+        total = p[0] + p[1]
+        if total <= 0:
+            return -math.inf
+        return math.log(total) + self.settings.lm_weight * lm_scores[prefix] + self.settings.length_bonus * len(prefix)
+
+
+def _aligned(probs: np.ndarray, labels: Sequence[int], charset: Charset) -> Decoded:
+    """``labels`` read from ``probs`` with the greedy decoder's char_probs and confidence, taken from
+    the most probable CTC alignment (Viterbi) of exactly those labels."""
+    if not labels:
+        return Decoded("", [], round(float(probs[:, BLANK].mean()), 4))
+    states = [BLANK]
+    for label in labels:
+        states += [label, BLANK]
+    states_arr = np.array(states)
+    count, frames = len(states), probs.shape[0]
+    log_p = np.log(np.maximum(probs[:, states_arr], 1e-30))
+    # A state may be entered from itself, the one before, or two before when that skips a blank
+    # between different labels.
+    skip = np.zeros(count, bool)
+    skip[3::2] = states_arr[3::2] != states_arr[1:-2:2]
+    best = np.full(count, -np.inf)
+    best[:2] = log_p[0, :2]
+    back = np.zeros((frames, count), np.int8)
+    for t in range(1, frames):
+        stay, step = best, np.concatenate(([-np.inf], best[:-1]))
+        jump = np.where(skip, np.concatenate(([-np.inf, -np.inf], best[:-2])), -np.inf)
+        moves = np.stack([stay, step, jump])
+        back[t] = moves.argmax(0)
+        best = moves.max(0) + log_p[t]
+    state = count - 1 if count == 1 or best[-1] >= best[-2] else count - 2
+    char_probs = [0.0] * len(labels)
+    for t in range(frames - 1, -1, -1):
+        if state % 2:
+            char_probs[state // 2] = max(char_probs[state // 2], float(probs[t, states[state]]))
+        state -= int(back[t, state])
+    confidence = float(np.exp(np.mean(np.log(np.maximum(char_probs, 1e-12))))) if char_probs else 0.0
+    text = "".join(charset.char(i) for i in labels)
+    return Decoded(text, [round(p, 4) for p in char_probs], round(confidence, 4))

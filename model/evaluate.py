@@ -1,7 +1,8 @@
 """Character and exact-line accuracy per category of the model as it is served (TorchScript, int8
-classifier) on (a) the fixed, seeded synthetic validation set, per kind of line, and (b) real labelled
-lines (``labels.tsv``: file, text, category), e.g. ``../shared/eval/lines``. The real lines decide
-whether new weights are worth committing."""
+classifier, beam search with the character language model) on (a) the fixed, seeded synthetic
+validation set, per kind of line, and (b) real labelled lines (``labels.tsv``: file, text,
+category), e.g. ``../shared/eval/lines``. The real lines decide whether new weights are worth
+committing."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import csv
 import logging
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,9 @@ from model.charset import Charset
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from model.config import PreprocessConfig
 from model.dataset import VALIDATION_SEED, collate, fixed_samples
-from model.decoding import greedy_decode
+from model.decoding import BeamDecoder, Decoder, greedy
 from model.export import to_torchscript
+from model.language import DEFAULT_LM, CharLanguageModel
 from model.metrics import AccuracyMeter
 from model.preprocessing import ImageError, preprocess
 from model.synth.fonts import discover_fonts
@@ -37,26 +40,41 @@ def read_labels(folder: Path) -> list[tuple[Path, str, str]]:
         ]
 
 
-def load_serving(weights: Path, quantize: bool = True) -> tuple[torch.jit.ScriptModule, Charset, PreprocessConfig]:
-    """The scripted model the handler serves, its charset and its preprocessing settings."""
+@dataclass(frozen=True)
+class Serving:
+    """What the handler serves: the scripted model, its charset, preprocessing and decoder."""
+
+    model: torch.jit.ScriptModule
+    charset: Charset
+    config: PreprocessConfig
+    decode: Decoder
+
+
+def load_serving(weights: Path, quantize: bool = True, lm: Path | None = DEFAULT_LM) -> Serving:
+    """The served form of ``weights``, decoded by beam search with the language model ``lm`` (greedy
+    without one)."""
     model, charset, _ = load_checkpoint(weights)
-    return to_torchscript(model, quantize=quantize), charset, model.config.preprocess
+    return Serving(to_torchscript(model, quantize=quantize), charset, model.config.preprocess, load_decoder(charset, lm))
+
+
+def load_decoder(charset: Charset, lm: Path | None = DEFAULT_LM) -> Decoder:
+    return BeamDecoder(charset, CharLanguageModel.load(lm)) if lm else greedy(charset)
 
 
 @torch.inference_mode()
 def evaluate_lines(
-    weights: Path, folder: Path, quantize: bool = True, warmup: int = 0
+    weights: Path, folder: Path, quantize: bool = True, warmup: int = 0, lm: Path | None = DEFAULT_LM
 ) -> tuple[dict[str, AccuracyMeter], list[float]]:
     """Meters per category (and "all") and per-line latencies in ms, one line at a time. ``warmup``
     lines are read once, unscored and untimed, before the timed pass (allocators, kernel choice)."""
-    model, charset, config = load_serving(weights, quantize)
+    serving = load_serving(weights, quantize, lm)
     labels = read_labels(folder)
 
     def recognise(path: Path) -> str:
         try:
-            image = preprocess(path.read_bytes(), config)
-            probs = model(torch.from_numpy(image)[None]).softmax(-1)[0].numpy()
-            return greedy_decode(probs, charset).text  # one unpadded line: every frame is its own
+            image = preprocess(path.read_bytes(), serving.config)
+            probs = serving.model(torch.from_numpy(image)[None]).softmax(-1)[0].numpy()
+            return serving.decode(probs).text  # one unpadded line: every frame is its own
         except ImageError as err:
             log.warning("%s: %s", path.name, err)
             return ""
@@ -75,17 +93,20 @@ def evaluate_lines(
 
 
 @torch.inference_mode()
-def evaluate_synthetic(weights: Path, count: int, quantize: bool = True) -> dict[str, AccuracyMeter]:
+def evaluate_synthetic(
+    weights: Path, count: int, quantize: bool = True, lm: Path | None = DEFAULT_LM
+) -> dict[str, AccuracyMeter]:
     """Meters per kind of line (and "all") on the seeded synthetic validation set."""
-    model, charset, config = load_serving(weights, quantize)
-    samples = fixed_samples(charset, discover_fonts(charset), config, VALIDATION_SEED, count)
+    serving = load_serving(weights, quantize, lm)
+    charset = serving.charset
+    samples = fixed_samples(charset, discover_fonts(charset), serving.config, VALIDATION_SEED, count)
     meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
     for start in range(0, len(samples), 32):
         chunk = samples[start : start + 32]
         batch = collate(chunk)
-        probs = model(batch["images"], batch["widths"]).softmax(-1).numpy()
+        probs = serving.model(batch["images"], batch["widths"]).softmax(-1).numpy()
         for p, frames, sample in zip(probs, batch["frame_lengths"].tolist(), chunk):
-            prediction = greedy_decode(p[:frames], charset).text
+            prediction = serving.decode(p[:frames]).text
             meters[sample[3]].add(prediction, sample[2])
             meters["all"].add(prediction, sample[2])
     return dict(meters)
@@ -106,15 +127,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--synthetic", type=int, default=1000, help="synthetic validation lines (0: skip)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--float32", action="store_true", help="evaluate without the int8 classifier")
+    parser.add_argument("--lm", type=Path, default=DEFAULT_LM, help="character language model for the beam search")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding, without the language model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     torch.set_num_threads(args.threads)
     quantize = not args.float32
+    lm = None if args.greedy else args.lm
+    print(f"Decoding: {'greedy' if lm is None else f'beam search with {lm.name}'}")
     if args.synthetic:
         print(f"Synthetic validation set ({args.synthetic} lines, seed {VALIDATION_SEED}), per kind of line:")
-        print(format_table(evaluate_synthetic(args.weights, args.synthetic, quantize), "kind"))
+        print(format_table(evaluate_synthetic(args.weights, args.synthetic, quantize, lm), "kind"))
         print()
-    meters, latencies = evaluate_lines(args.weights, args.lines, quantize)
+    meters, latencies = evaluate_lines(args.weights, args.lines, quantize, lm=lm)
     print(f"Real lines ({args.lines}):")
     print(format_table(meters))
     print(

@@ -2,8 +2,9 @@
 
 ``publish`` / ``publish-detector``: store a checkpoint's weights compactly (float16) as the committed
 ``model/weights/crnn.pt`` / ``detector.pt``. ``torchscript``: write what the handler loads:
-``crnn.torchscript.pt``, ``charset.txt`` and ``model_config.json`` from the recogniser's checkpoint, so
-they can never disagree, and ``detector.torchscript.pt`` with ``detector_config.json``.
+``crnn.torchscript.pt``, ``charset.txt`` and ``model_config.json`` (network, preprocessing and beam
+search settings) from the recogniser's checkpoint, so they can never disagree, the character
+language model ``lm.npz``, and ``detector.torchscript.pt`` with ``detector_config.json``.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ import argparse
 import copy
 import dataclasses
 import json
+import shutil
 import warnings
 from pathlib import Path
 
 import torch
 
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint, save_checkpoint
+from model.config import BeamConfig
 from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS, load_detector, save_detector
+from model.language import DEFAULT_LM, CharLanguageModel
 
 TORCHSCRIPT_FILE = "crnn.torchscript.pt"
 CHARSET_FILE = "charset.txt"
 CONFIG_FILE = "model_config.json"
 DETECTOR_FILE = "detector.torchscript.pt"
 DETECTOR_CONFIG_FILE = "detector_config.json"
+LM_FILE = "lm.npz"
 
 
 def _ignore_deprecations() -> None:
@@ -70,15 +75,24 @@ def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
         return torch.jit.load(str(path), map_location="cpu")
 
 
-def export_serving(checkpoint: str | Path, out_dir: str | Path) -> Path:
-    """Write the serving artefacts of ``checkpoint`` into ``out_dir``; returns the TorchScript path."""
+def export_serving(checkpoint: str | Path, out_dir: str | Path, lm: str | Path = DEFAULT_LM) -> Path:
+    """Write the serving artefacts of ``checkpoint`` and the language model ``lm`` into ``out_dir``;
+    returns the TorchScript path."""
     model, charset, payload = load_checkpoint(checkpoint)
+    if CharLanguageModel.load(Path(lm)).vocabulary != charset.num_classes:
+        raise ValueError(f"{lm} was not built for charset {charset.version}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     script_path = out_dir / TORCHSCRIPT_FILE
     to_torchscript(model).save(str(script_path))
     charset.save(out_dir / CHARSET_FILE)
-    meta = {"config": payload["config"], "charset_version": charset.version, "trained_steps": payload.get("step")}
+    shutil.copyfile(lm, out_dir / LM_FILE)
+    meta = {
+        "config": payload["config"],
+        "charset_version": charset.version,
+        "trained_steps": payload.get("step"),
+        "beam": BeamConfig().to_dict(),
+    }
     (out_dir / CONFIG_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return script_path
 
@@ -126,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     t = commands.add_parser("torchscript", help="write the handler's artefacts")
     t.add_argument("--checkpoint", type=Path, default=DEFAULT_WEIGHTS)
     t.add_argument("--detector", type=Path, default=DEFAULT_DETECTOR_WEIGHTS)
+    t.add_argument("--lm", type=Path, default=DEFAULT_LM)
     t.add_argument("--out-dir", type=Path, required=True)
     args = parser.parse_args(argv)
     if args.command == "publish":
@@ -134,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = {"long_side": args.long_side, "binarise": args.binarise}
         publish_detector(args.checkpoint, args.out, **{k: v for k, v in settings.items() if v is not None})
     else:
-        export_serving(args.checkpoint, args.out_dir)
+        export_serving(args.checkpoint, args.out_dir, args.lm)
         export_detector(args.detector, args.out_dir)
 
 

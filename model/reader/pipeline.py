@@ -21,10 +21,11 @@ import torch
 
 from model.checkpoint import load_checkpoint
 from model.config import DetectorConfig
-from model.decoding import Decoded
+from model.decoding import BeamDecoder, Decoded
 from model.detector.checkpoint import load_detector
 from model.detector.inference import detect
 from model.export import detector_torchscript, to_torchscript
+from model.language import DEFAULT_LM, CharLanguageModel
 from model.preprocessing import to_gray
 from model.reader.crops import restack_vertical, side_lengths, straighten, trim_to_ink
 from model.reader.order import reading_order
@@ -103,13 +104,15 @@ class PageReader:
         self.detector_config = detector_config
 
     @classmethod
-    def load(cls, recogniser: Path, detector: Path, threads: int | None = None) -> PageReader:
-        """The served forms (TorchScript; int8 recogniser classifier) of two checkpoints."""
+    def load(cls, recogniser: Path, detector: Path, threads: int | None = None, lm: Path = DEFAULT_LM) -> PageReader:
+        """The served forms (TorchScript; int8 recogniser classifier; beam search with the language
+        model ``lm``) of two checkpoints."""
         if threads:
             torch.set_num_threads(threads)
         crnn, charset, _ = load_checkpoint(recogniser)
         dbnet, _ = load_detector(detector)
-        line_reader = LineRecogniser(to_torchscript(crnn), charset, crnn.config.preprocess)
+        decode = BeamDecoder(charset, CharLanguageModel.load(lm))
+        line_reader = LineRecogniser(to_torchscript(crnn), charset, crnn.config.preprocess, decode=decode)
         return cls(line_reader, detector_torchscript(dbnet), dbnet.config)
 
     @staticmethod

@@ -10,7 +10,7 @@ import torch
 
 from model.charset import Charset
 from model.config import PreprocessConfig
-from model.decoding import Decoded, greedy_decode
+from model.decoding import Decoded, Decoder, greedy
 from model.network import frames_for_width
 from model.preprocessing import pad_batch, preprocess
 
@@ -22,10 +22,19 @@ WIDTH_SPREAD = 1.3
 
 class LineRecogniser:
     """Reads line images (gray or BGR arrays, text horizontal and upright) in batches of similar
-    width, so little compute goes into padding."""
+    width, so little compute goes into padding. ``decode`` turns a line's frame probabilities into
+    text: the beam search with the language model where the archive has one, else greedy."""
 
-    def __init__(self, model: Network, charset: Charset, config: PreprocessConfig, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model: Network,
+        charset: Charset,
+        config: PreprocessConfig,
+        batch_size: int = 16,
+        decode: Decoder | None = None,
+    ) -> None:
         self.model, self.charset, self.config, self.batch_size = model, charset, config, batch_size
+        self.decode = decode or greedy(charset)
 
     def prepare(self, image: np.ndarray | bytes) -> np.ndarray:
         """The network input of one line (raises ``ImageError`` for unreadable bytes)."""
@@ -40,7 +49,7 @@ class LineRecogniser:
                 # Only a line's own frames: the padding's would cost a 6,930-way softmax each.
                 for i, line, width in zip(chunk, logits, widths):
                     probs = line[: frames_for_width(width)].softmax(-1).numpy()
-                    results[i] = greedy_decode(probs, self.charset)
+                    results[i] = self.decode(probs)
         return [results[i] for i in range(len(inputs))]
 
     def read(self, images: Sequence[np.ndarray]) -> list[Decoded]:

@@ -6,6 +6,7 @@ import yaml
 
 from archive.build import SERVING_MODULES
 from model.checkpoint import DEFAULT_WEIGHTS
+from model.config import BeamConfig
 from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
 
 
@@ -22,6 +23,7 @@ def test_archive_is_self_contained(built_mar):
         "detector_config.json",
         "ocr_handler.py",
         "charset.txt",
+        "lm.npz",
         "model_config.json",
         "model-config.yaml",
         "requirements.txt",
@@ -35,6 +37,7 @@ def test_archive_is_self_contained(built_mar):
     trained = torch.load(DEFAULT_WEIGHTS, map_location="cpu", weights_only=True)
     assert trained["step"] > 0
     assert meta["trained_steps"] == trained["step"]
+    assert meta["beam"] == BeamConfig().to_dict()
     detector = torch.load(DEFAULT_DETECTOR_WEIGHTS, map_location="cpu", weights_only=True)
     assert detector["step"] > 0
     assert detector_meta["trained_steps"] == detector["step"]

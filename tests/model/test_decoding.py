@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from model.charset import Charset
-from model.decoding import greedy_decode
+from model.config import BeamConfig
+from model.decoding import BeamDecoder, greedy_decode
 
 CHARSET = Charset(list("abc"), "test")
 
@@ -43,3 +44,50 @@ def test_empty_line_confidence_is_blank_probability():
 
 def test_no_frames():
     assert greedy_decode(np.zeros((0, CHARSET.num_classes)), CHARSET).text == ""
+
+
+# Beam search with a language model that has only seen "ab" and "cb": after "a" or "c" comes "b".
+def toy_lm():
+    from model.language import build
+
+    return build([[1, 2]] * 50 + [[3, 2]] * 50, CHARSET.num_classes, order=2)
+
+
+def test_beam_without_language_model_reads_like_greedy():
+    decoder = BeamDecoder(CHARSET, toy_lm(), BeamConfig(lm_weight=0.0, length_bonus=0.0))
+    for rows in [[(1, 0.9), (0, 0.8), (2, 0.7)], [(1, 0.6), (1, 0.9), (0, 0.9), (1, 0.8)], [(0, 0.9)]]:
+        probs = frames(*rows)
+        assert decoder(probs) == greedy_decode(probs, CHARSET)
+
+
+def test_language_model_settles_a_close_call():
+    probs = frames((1, 0.95), (0, 0.95), (3, 0.5), (0, 0.95))
+    probs[2, 2] = 0.4  # "b" nearly as likely as "c"
+    probs[2] /= probs[2].sum()
+    assert greedy_decode(probs, CHARSET).text == "ac"
+    decoded = BeamDecoder(CHARSET, toy_lm(), BeamConfig(lm_weight=1.0, length_bonus=0.0))(probs)
+    assert decoded.text == "ab"
+    # Probabilities are those of the text chosen, from its best alignment.
+    assert decoded.char_probs == pytest.approx([0.95, probs[2, 2]], abs=1e-3)
+    assert decoded.confidence == pytest.approx(float(np.sqrt(0.95 * probs[2, 2])), abs=1e-3)
+
+
+def test_language_model_cannot_overrule_a_clear_reading():
+    probs = frames((1, 0.95), (0, 0.95), (3, 0.97), (0, 0.95))
+    assert BeamDecoder(CHARSET, toy_lm())(probs).text == "ac"
+
+
+def test_beam_keeps_doubled_letters_apart_by_blank():
+    probs = frames((2, 0.9), (0, 0.9), (2, 0.9), (2, 0.9))
+    assert BeamDecoder(CHARSET, toy_lm(), BeamConfig(lm_weight=0.0, length_bonus=0.0))(probs).text == "bb"
+
+
+def test_beam_on_no_frames():
+    assert BeamDecoder(CHARSET, toy_lm())(np.zeros((0, CHARSET.num_classes))).text == ""
+
+
+def test_beam_refuses_a_language_model_of_another_charset():
+    from model.language import build
+
+    with pytest.raises(ValueError):
+        BeamDecoder(CHARSET, build([[1, 2]], CHARSET.num_classes + 1, order=2))

@@ -1,0 +1,87 @@
+import random
+
+import numpy as np
+import pytest
+
+from model.charset import Charset
+from model.language import BOUNDARY, DEFAULT_LM, NOT_LANGUAGE, CharLanguageModel, build, corpus_sequences
+
+VOCABULARY = 7  # boundary + six tokens
+
+
+def toy_sequences(seed: int = 0) -> list[list[int]]:
+    rng = random.Random(seed)
+    noise = [[rng.randint(1, 6) for _ in range(rng.randint(1, 9))] for _ in range(300)]
+    return noise + [[1, 2, 3]] * 60 + [[4, 5]] * 20
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, 4])
+def test_unpruned_model_is_a_distribution_after_any_history(order):
+    lm = build(toy_sequences(), VOCABULARY, order=order, min_count=1)
+    for history in [(), (1,), (1, 2), (6, 6, 6), (3, 1, 4, 1)]:
+        total = sum(np.exp(lm.log_prob(lm.start() + history, token)) for token in range(VOCABULARY))
+        assert total == pytest.approx(1.0, abs=1e-4)
+
+
+def test_context_decides():
+    lm = build(toy_sequences(), VOCABULARY, order=3)
+    after_12 = lm.start() + (1, 2)
+    assert lm.log_prob(after_12, 3) > lm.log_prob(after_12, 5) + 2
+    assert lm.log_prob(lm.start() + (4, 5), BOUNDARY) > lm.log_prob(lm.start() + (4, 5), 1)
+
+
+def test_pruned_model_still_scores_everything():
+    lm = build(toy_sequences(), VOCABULARY, order=3, min_count=5)
+    scores = [lm.log_prob(lm.start() + (6, 6), token) for token in range(VOCABULARY)]
+    assert all(np.isfinite(scores)) and max(scores) <= 0
+
+
+def test_save_and_load_keep_the_scores(tmp_path):
+    lm = build(toy_sequences(), VOCABULARY, order=3)
+    lm.save(tmp_path / "lm.npz")
+    loaded = CharLanguageModel.load(tmp_path / "lm.npz")
+    for history in [(1, 2), (5, 5), (2, 6)]:
+        for token in range(VOCABULARY):
+            # Stored in float16: about three significant digits.
+            assert loaded.log_prob(lm.start() + history, token) == pytest.approx(
+                lm.log_prob(lm.start() + history, token), rel=2e-3, abs=2e-3
+            )
+
+
+def test_build_is_deterministic_for_a_seed():
+    charset = Charset.default()
+    first = corpus_sequences(charset, 200, seed=5)
+    assert first == corpus_sequences(charset, 200, seed=5)
+    assert first != corpus_sequences(charset, 200, seed=6)
+
+
+def test_corpus_for_the_model_is_language_only(monkeypatch):
+    from model.synth import corpus
+
+    kinds = []
+    original = corpus.Corpus.labelled_line
+
+    def spy(self, rng):
+        kind, text = original(self, rng)
+        kinds.append(kind)
+        return kind, text
+
+    monkeypatch.setattr(corpus.Corpus, "labelled_line", spy)
+    charset = Charset.default()
+    sequences = corpus_sequences(charset, 300, seed=1)
+    assert len(sequences) == 300
+    assert NOT_LANGUAGE <= set(kinds)  # they were drawn ...
+    assert len(kinds) > 300  # ... and left out
+    assert all(0 < token < charset.num_classes for s in sequences for token in s)
+
+
+def test_committed_model_fits_the_charset():
+    lm = CharLanguageModel.load(DEFAULT_LM)
+    charset = Charset.default()
+    assert lm.vocabulary == charset.num_classes
+    common = charset.encode("的")[0]
+    rare = charset.encode("蠲")[0]
+    assert lm.log_prob(lm.start(), common) > lm.log_prob(lm.start(), rare)
+    # Words the corpus knows beat their look-alikes.
+    history = lm.start() + tuple(charset.encode("缩"))
+    assert lm.log_prob(history, charset.encode("略")[0]) > lm.log_prob(history, charset.encode("路")[0])
