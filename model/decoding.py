@@ -67,6 +67,8 @@ class BeamDecoder:
         if lm.vocabulary != charset.num_classes:
             raise ValueError(f"the language model knows {lm.vocabulary} classes, the charset has {charset.num_classes}")
         self.charset, self.lm, self.settings = charset, lm, settings
+        # Class -> is an ASCII letter: words are runs of them.
+        self._letter = [False] + [c.isascii() and c.isalpha() for c in charset.chars]
 
     def __call__(self, probs: np.ndarray) -> Decoded:
         """One line; ``probs`` shape: (T, num_classes), rows summing to 1."""
@@ -91,6 +93,7 @@ class BeamDecoder:
                 offered[row].append(label)
         # prefix -> [P(prefix, path ends in blank), P(prefix, path ends in its last label)]
         beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}
+        # prefix -> its weighted language model score and word bonuses
         lm_scores: dict[tuple[int, ...], float] = {(): 0.0}
         for t, labels in enumerate(offered):
             blank = float(probs[t, BLANK])
@@ -111,7 +114,7 @@ class BeamDecoder:
                     p = float(probs[t, label])
                     extended = prefix + (label,)
                     if extended not in lm_scores:
-                        lm_scores[extended] = lm_scores[prefix] + lm.log_prob(history + prefix, label)
+                        lm_scores[extended] = lm_scores[prefix] + self._lm_score(history, prefix, label)
                     target = following.setdefault(extended, [0.0, 0.0])
                     if label == last:
                         entry[1] += pnb * p  # the same label again: CTC merges it
@@ -126,16 +129,28 @@ class BeamDecoder:
             beams = {prefix: [following[prefix][0] / scale, following[prefix][1] / scale] for prefix in kept}
 
         def final(prefix: tuple[int, ...]) -> float:
-            end = s.lm_weight * lm.log_prob(history + prefix, BOUNDARY)
-            return self._score(prefix, beams[prefix], lm_scores) + end
+            return self._score(prefix, beams[prefix], lm_scores) + self._lm_score(history, prefix, BOUNDARY)
 
         return max(beams, key=final)
+
+    def _lm_score(self, history: tuple[int, ...], prefix: tuple[int, ...], label: int) -> float:
+        """The weighted language model score of ``label`` after ``prefix``, plus the word bonus if
+        ``label`` ends a known word."""
+        s = self.settings
+        score = s.lm_weight * self.lm.log_prob(history + prefix, label)
+        if s.word_bonus and prefix and self._letter[prefix[-1]] and not self._letter[label]:
+            start = len(prefix) - 1
+            while start and self._letter[prefix[start - 1]]:
+                start -= 1
+            if start < len(prefix) - 1:
+                score += s.word_bonus * self.lm.words.get("".join(map(self.charset.char, prefix[start:])).lower(), 0.0)
+        return score
 
     def _score(self, prefix: tuple[int, ...], p: list[float], lm_scores: dict[tuple[int, ...], float]) -> float:
         total = p[0] + p[1]
         if total <= 0:
             return -math.inf
-        return math.log(total) + self.settings.lm_weight * lm_scores[prefix] + self.settings.length_bonus * len(prefix)
+        return math.log(total) + lm_scores[prefix] + self.settings.length_bonus * len(prefix)
 
 
 def _aligned(probs: np.ndarray, labels: Sequence[int], charset: Charset) -> Decoded:

@@ -51,10 +51,16 @@ class NgramTable:
 class CharLanguageModel:
     """``log_prob(history, token)``: natural log of P(token | last ``order - 1`` tokens)."""
 
-    def __init__(self, order: int, vocabulary: int, tables: list[NgramTable]) -> None:
+    def __init__(
+        self, order: int, vocabulary: int, tables: list[NgramTable], words: dict[str, float] | None = None
+    ) -> None:
         if not 1 <= order <= MAX_ORDER or len(tables) != order or vocabulary >= 1 << TOKEN_BITS:
             raise ValueError("inconsistent language model")
         self.order, self.vocabulary, self.tables = order, vocabulary, tables
+        # Lower-case English words and their Zipf frequency (log10 of occurrences per billion words):
+        # a reading that completes one earns a bonus in proportion (``BeamConfig.word_bonus``), which
+        # n-grams of three characters cannot give a whole word.
+        self.words = dict(words or {})
         # Unigrams are looked up at every backoff: a dense array beats a search.
         self._unigrams = tables[0].log_probs
         if len(tables[0].keys) != vocabulary:
@@ -84,7 +90,12 @@ class CharLanguageModel:
         return score + float(self._unigrams[token])
 
     def save(self, path: Path) -> None:
-        arrays = {"order": np.array(self.order), "vocabulary": np.array(self.vocabulary)}
+        arrays = {
+            "order": np.array(self.order),
+            "vocabulary": np.array(self.vocabulary),
+            "words": np.array("\n".join(self.words)),
+            "word_zipf": np.array(list(self.words.values()), np.float16),
+        }
         for n, table in enumerate(self.tables, start=1):
             arrays[f"keys{n}"] = table.keys
             arrays[f"log_probs{n}"] = table.log_probs.astype(np.float16)
@@ -108,7 +119,10 @@ class CharLanguageModel:
                 )
                 for n in range(1, order + 1)
             ]
-            return cls(order, int(data["vocabulary"]), tables)
+            words = {}
+            if "words" in data.files:  # a model may come without a lexicon
+                words = dict(zip(str(data["words"]).split("\n"), data["word_zipf"].astype(float).tolist()))
+            return cls(order, int(data["vocabulary"]), tables, words)
 
 
 def _find(keys: np.ndarray, key: int) -> int:
@@ -131,7 +145,13 @@ def _discount(counts: np.ndarray) -> float:
     return n1 / (n1 + 2 * n2) if n1 and n2 else 0.5
 
 
-def build(sequences: Iterable[Sequence[int]], vocabulary: int, order: int = 3, min_count: int = 2) -> CharLanguageModel:
+def build(
+    sequences: Iterable[Sequence[int]],
+    vocabulary: int,
+    order: int = 3,
+    min_count: int = 2,
+    words: dict[str, float] | None = None,
+) -> CharLanguageModel:
     """Interpolated Kneser-Ney over token sequences (no boundary tokens in them). N-grams and contexts
     seen fewer than ``min_count`` times (continuation counts below the top order) are not stored:
     they back off, which keeps the file small at little cost."""
@@ -177,7 +197,18 @@ def build(sequences: Iterable[Sequence[int]], vocabulary: int, order: int = 3, m
         # Lower-order scores of every n-gram, pruned or not, feed the next order's interpolation.
         lower_keys, lower_log_probs = keys, np.log(probs)
         log.info("order %d: %d n-grams (%d kept), D = %.3f", n, len(keys), keep.sum(), discount)
-    return CharLanguageModel(order, vocabulary, tables)
+    return CharLanguageModel(order, vocabulary, tables, words)
+
+
+def english_words(charset: Charset) -> dict[str, float]:
+    """The corpus's English vocabulary (wordfreq), lower case, letters only, two letters or more, with
+    each word's Zipf frequency."""
+    from wordfreq import zipf_frequency  # training-only dependency
+
+    from model.synth.corpus import load_english_words
+
+    words = {w.lower() for w in load_english_words(charset).words if len(w) > 1 and w.isascii() and w.isalpha()}
+    return {w: zipf_frequency(w, "en") for w in sorted(words)}
 
 
 def corpus_sequences(charset: Charset, lines: int, seed: int) -> list[list[int]]:
@@ -205,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     charset = Charset.default()
     started = time.monotonic()
     sequences = corpus_sequences(charset, args.lines, args.seed)
-    model = build(sequences, charset.num_classes, args.order, args.min_count)
+    model = build(sequences, charset.num_classes, args.order, args.min_count, english_words(charset))
     model.save(args.out)
     log.info("wrote %s (%.1f MB) in %.0f s", args.out, args.out.stat().st_size / 1e6, time.monotonic() - started)
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from model.charset import Charset
+from model.charset import BLANK, Charset
 from model.config import BeamConfig
 from model.decoding import BeamDecoder, greedy_decode
 
@@ -91,3 +91,27 @@ def test_beam_refuses_a_language_model_of_another_charset():
 
     with pytest.raises(ValueError):
         BeamDecoder(CHARSET, build([[1, 2]], CHARSET.num_classes + 1, order=2))
+
+
+def test_word_bonus_prefers_a_known_word():
+    charset = Charset(list("ils "), "words")
+    lm = build_toy(charset, words={"is": 7.0})
+
+    def reading(i_prob: float) -> np.ndarray:
+        # "?s" then a space: the first letter is "l" (0.8) or "i" (i_prob) to the network.
+        probs = np.full((4, charset.num_classes), 0.005)
+        probs[0, charset.encode("l")[0]], probs[0, charset.encode("i")[0]] = 0.8, i_prob
+        probs[1, BLANK] = probs[2, charset.encode("s")[0]] = probs[3, charset.encode(" ")[0]] = 0.98
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    plain = BeamDecoder(charset, lm, BeamConfig(lm_weight=0.0, length_bonus=0.0, word_bonus=0.0))
+    with_words = BeamDecoder(charset, lm, BeamConfig(lm_weight=0.0, length_bonus=0.0, word_bonus=0.5))
+    assert plain(reading(0.15)).text == "ls "
+    assert with_words(reading(0.15)).text == "is "
+    assert with_words(reading(0.005)).text == "ls "  # a letter the network never saw stays out
+
+
+def build_toy(charset: Charset, words: dict[str, float]):
+    from model.language import build
+
+    return build([[1, 2, 3]], charset.num_classes, order=2, words=words)

@@ -85,3 +85,9 @@ def test_committed_model_fits_the_charset():
     # Words the corpus knows beat their look-alikes.
     history = lm.start() + tuple(charset.encode("缩"))
     assert lm.log_prob(history, charset.encode("略")[0]) > lm.log_prob(history, charset.encode("路")[0])
+
+
+def test_committed_model_knows_english_words():
+    lm = CharLanguageModel.load(DEFAULT_LM)
+    assert lm.words["is"] > lm.words["surface"] > lm.words.get("surtace", 0.0)
+    assert all(w == w.lower() and w.isalpha() and len(w) > 1 for w in lm.words)
