@@ -180,8 +180,12 @@ class Corpus:
                 parts.append(" ".join(self.english_words(rng, rng.randint(1, 3))))
             else:
                 parts.append(self.number(rng))
+            if rng.random() < 0.1:  # Chinese typesetting brackets Latin and numbers in full-width marks
+                opening, closing = rng.choice(["（）", "（）", "()", "《》", "“”"])
+                parts[-1] = f"{opening}{parts[-1]}{closing}"
         joiner = rng.choice(["", " ", "", rng.choice(self.symbols)])
-        return joiner.join(parts)
+        text = joiner.join(parts)
+        return text + rng.choice(CN_PUNCT_END + CN_PUNCT_INNER) if rng.random() < 0.25 else text
 
     def number(self, rng: random.Random) -> str:
         roll = rng.random()
@@ -233,11 +237,12 @@ class Corpus:
         roll = rng.random()
         if roll < 0.25:
             standard = f"{rng.choice(STANDARD_PREFIXES)} {rng.randint(100, 40000)}"
-            if rng.random() < 0.6:
-                standard += f"-{rng.randint(1990, 2024)}"
+            if rng.random() < 0.6:  # standards are typeset with an em dash before the year as often as not
+                standard += f"{rng.choice('-—')}{rng.randint(1990, 2024)}"
             body = f"{body[: len(body) // 2]}{rng.choice(['应符合 ', '见 ', '按 ', ''])}{standard}{body[len(body) // 2 :]}"
         elif roll < 0.4:
             body += f"{rng.randint(1, 500)}{rng.choice(['min', 's', 'h', 'km/h', 'mm', 'kPa', 'V', 'mA', '℃', 'Hz'])}"
+            body += rng.choice(["", "", "；", "。", "，", ")", "）"])
         return f"{marker}{rng.choice(['', ' ', ' '])}{body}"
 
     def receipt_line(self, rng: random.Random) -> str:
