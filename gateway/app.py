@@ -13,9 +13,9 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from gateway.config import load_settings
-from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode
+from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode, InvalidPdfSource
 from gateway.imagedata import data_url_media_type, decode_image_field, require_image
-from gateway.pdf import is_pdf, read_pdf
+from gateway.pdf import PDF_SOURCES, is_pdf, read_pdf
 from gateway.torchserve import TorchServeClient
 
 logger = logging.getLogger(__name__)
@@ -68,11 +68,12 @@ def ocr() -> Response:
 
     mode = _mode_field(payload.get("mode"))
     filename = _filename_field(payload.get("filename"))
+    pdf_source = _pdf_source_field(payload.get("pdf_source"))
     data = decode_image_field(payload.get("image"))
 
     if is_pdf(data, filename, data_url_media_type(payload.get("image"))):
         # Pages are whole pages unless the caller says otherwise.
-        result = read_pdf(data, mode or "page", _client(), current_app.config["OCR_SETTINGS"])
+        result = read_pdf(data, mode or "page", _client(), current_app.config["OCR_SETTINGS"], pdf_source)
         logger.info(
             "ocr: %d-byte PDF, %d pages -> %d chars, confidence %.3f",
             len(data),
@@ -100,6 +101,17 @@ def _mode_field(value: object) -> str | None:
         return None
     if value not in MODES:
         raise InvalidMode(f'The "mode" field must be one of {", ".join(MODES)}; got {json.dumps(value)[:40]}.')
+    return str(value)
+
+
+def _pdf_source_field(value: object) -> str:
+    """Where a PDF's text comes from: "auto" (absent or null) or "ocr"."""
+    if value is None:
+        return "auto"
+    if value not in PDF_SOURCES:
+        raise InvalidPdfSource(
+            f'The "pdf_source" field must be one of {", ".join(PDF_SOURCES)}; got {json.dumps(value)[:40]}.'
+        )
     return str(value)
 
 

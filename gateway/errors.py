@@ -63,6 +63,11 @@ class InvalidMode(ApiError):
     default_message = 'The "mode" field must be "auto", "line" or "page".'
 
 
+class InvalidPdfSource(ApiError):
+    code, status = "invalid_pdf_source", 400
+    default_message = 'The optional "pdf_source" field must be "auto" or "ocr".'
+
+
 class InvalidFilename(ApiError):
     code, status = "invalid_filename", 400
     default_message = 'The optional "filename" field must be a string.'

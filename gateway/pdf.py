@@ -2,7 +2,9 @@
 
 Pages are rendered and read one after the other, so a request holds one page
 bitmap and one PNG at a time whatever the page count, and one long PDF cannot
-flood the model workers that all requests share.
+flood the model workers that all requests share. A page whose own text layer
+can be trusted (``gateway.pdftext``) is answered from it instead, unless the
+caller asks for OCR throughout.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pypdfium2.raw as pdfium_c
 from gateway.config import Settings
 from gateway.errors import InvalidPdf, TooManyPages, UpstreamTimeout
 from gateway.imagedata import sniff_image_format
+from gateway.pdftext import TEXT_SOURCE, page_text
 from gateway.torchserve import TorchServeClient
 
 PDF_MAGIC = b"%PDF-"
@@ -30,6 +33,10 @@ RENDER_DPI = 200
 # The PNG only crosses the loopback to TorchServe: zlib level 1 encodes a 200 dpi
 # A4 page about twice as fast as the default 6, at about the same size.
 PNG_COMPRESS_LEVEL = 1
+
+# "auto": a page's own text layer where it can be trusted, OCR elsewhere; "ocr": OCR for every page.
+PDF_SOURCES = ("auto", "ocr")
+OCR_SOURCE = "ocr"
 
 # PDFium is not thread-safe: every call into it holds this lock (threaded
 # servers, tests). Waiting on TorchServe happens outside it.
@@ -54,15 +61,17 @@ def is_pdf(data: bytes, filename: str | None, media_type: str | None) -> bool:
 @dataclass(frozen=True)
 class RenderedPage:
     number: int  # 1-based
-    png: bytes
+    png: bytes | None  # None where the text layer answered
     width: int
     height: int
     dpi: float  # RENDER_DPI, or less where the long side was capped
-    render_ms: float
+    render_ms: float  # time in PDFium and PNG encoding, or taking the text layer
+    text_layer: dict[str, Any] | None = None  # the page's answer from its own text
 
 
-def render_pages(data: bytes, max_pages: int, max_side: int) -> Iterator[RenderedPage]:
-    """Yield the PDF's pages one by one as PNG, at 200 dpi or less so the long side fits ``max_side``.
+def render_pages(data: bytes, max_pages: int, max_side: int, text_layer: bool = False) -> Iterator[RenderedPage]:
+    """Yield the PDF's pages one by one as PNG, at 200 dpi or less so the long side fits ``max_side``;
+    with ``text_layer``, pages that carry trustworthy text come with that instead of a PNG.
 
     Raises :class:`InvalidPdf` (unreadable or encrypted) or :class:`TooManyPages`
     before the first page is rendered. The document is closed when the
@@ -76,14 +85,17 @@ def render_pages(data: bytes, max_pages: int, max_side: int) -> Iterator[Rendere
         if count > max_pages:
             raise TooManyPages(f"The PDF has {count} pages; at most {max_pages} are read per request.")
         for index in range(count):
-            yield _render(pdf, index, max_side)
+            yield _render(pdf, index, max_side, text_layer)
     finally:
         with _PDFIUM_LOCK:
             pdf.close()
 
 
-def read_pdf(data: bytes, mode: str, client: TorchServeClient, settings: Settings) -> dict[str, Any]:
-    """Read every page with the model in ``mode`` and combine the results into one answer.
+def read_pdf(
+    data: bytes, mode: str, client: TorchServeClient, settings: Settings, source: str = "auto"
+) -> dict[str, Any]:
+    """Read every page with the model in ``mode`` (pages with a trustworthy text layer from that
+    layer, unless ``source`` is "ocr" or ``mode`` is "line") and combine the results into one answer.
 
     All pages share ``settings.pdf_timeout_s``: a PDF that takes longer is
     answered 504 instead of outliving the gunicorn worker timeout.
@@ -93,9 +105,21 @@ def read_pdf(data: bytes, mode: str, client: TorchServeClient, settings: Setting
     too_slow = UpstreamTimeout(f"The PDF was not read within {settings.pdf_timeout_s:g} s; send fewer pages.")
     pages: list[dict[str, Any]] = []
     render_ms = ocr_ms = 0.0
-    with closing(render_pages(data, settings.pdf_max_pages, settings.pdf_max_side)) as rendered:
+    use_text = source == "auto" and mode != "line"
+    with closing(render_pages(data, settings.pdf_max_pages, settings.pdf_max_side, use_text)) as rendered:
         for page in rendered:
             render_ms += page.render_ms
+            if page.text_layer is not None:
+                pages.append(
+                    {
+                        **page.text_layer,
+                        "page": page.number,
+                        "source": TEXT_SOURCE,
+                        "dpi": page.dpi,
+                        "timings": {"text_ms": page.render_ms},
+                    }
+                )
+                continue
             sent = time.perf_counter()
             if sent >= deadline:
                 raise too_slow
@@ -111,7 +135,7 @@ def read_pdf(data: bytes, mode: str, client: TorchServeClient, settings: Setting
                 {
                     **result,
                     "page": page.number,
-                    "source": "ocr",
+                    "source": OCR_SOURCE,
                     "width": page.width,
                     "height": page.height,
                     "dpi": page.dpi,
@@ -155,7 +179,7 @@ def _open(data: bytes) -> pdfium.PdfDocument:
     return pdf
 
 
-def _render(pdf: pdfium.PdfDocument, index: int, max_side: int) -> RenderedPage:
+def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool) -> RenderedPage:
     started = time.perf_counter()
     with _PDFIUM_LOCK:
         try:
@@ -169,6 +193,11 @@ def _render(pdf: pdfium.PdfDocument, index: int, max_side: int) -> RenderedPage:
                 raise InvalidPdf(f"Page {index + 1} of the PDF has no size.")
             # A hair under max_side, because PDFium rounds the bitmap size up.
             scale = min(RENDER_DPI / 72, (max_side - 0.01) / long_side)
+            answer = page_text(page, scale) if text_layer else None
+            if answer is not None:
+                return RenderedPage(
+                    index + 1, None, answer["width"], answer["height"], round(scale * 72, 2), _ms_since(started), answer
+                )
             bitmap = page.render(scale=scale)
             try:
                 # BGR bitmap -> RGB image: PIL converts into memory of its own.

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from tests.gateway.fakes import FakeTorchServe, Received, assert_error, b64, image_bytes
+from tests.pdfs import text_page, text_pdf, write_pdf
 
 OCR = "/api/v1/ocr"
 PREDICT = "/predictions/crnn_ocr"
@@ -42,20 +43,6 @@ def make_pdf(*sizes: tuple[int, int]) -> bytes:
 def at_200_dpi(width_pt: float, height_pt: float) -> tuple[int, int]:
     """The bitmap size PDFium renders a page to at 200 dpi (it rounds up)."""
     return math.ceil(width_pt * 200 / 72), math.ceil(height_pt * 200 / 72)
-
-
-def write_pdf(objects: list[bytes], trailer: bytes) -> bytes:
-    """A PDF file from numbered object bodies, with a correct cross-reference table."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
-    return bytes(out)
 
 
 # Standard security handler, revision 2 (40-bit RC4): PDF 1.7 spec, 7.6.3.3-7.6.3.4.
@@ -392,3 +379,80 @@ def test_pdf_encrypted_without_user_password_is_read(client: FlaskClient, upstre
     response = client.post(OCR, json={"image": b64(encrypted_pdf(""))})
     assert response.status_code == 200, response.get_data(as_text=True)
     assert [sent_png_size(sent) for sent in upstream.received] == [at_200_dpi(200, 100)]
+
+
+# --- a PDF's own text layer -----------------------------------------------------
+
+
+def test_text_layer_answers_without_ocr(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    pdf = text_pdf(text_page(["Hello world 2024", "Total:   42.50"]))
+    response = client.post(OCR, json={"image": b64(pdf)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert upstream.received == []
+    assert body["text"] == "Hello world 2024\nTotal: 42.50"
+    assert body["confidence"] == 1.0
+    (page,) = body["pages"]
+    assert (page["source"], page["page"], page["dpi"], page["mode"], page["rotation"]) == ("text", 1, 200.0, "page", 0)
+    assert (page["width"], page["height"]) == (round(300 * 200 / 72), round(200 * 200 / 72))
+    assert [line["text"] for line in body["lines"]] == ["Hello world 2024", "Total: 42.50"]
+    first, second = (line["box"] for line in body["lines"])
+    # Rendered pixels at 200 dpi: x from 20 pt, the first baseline 40 pt below the top, 18 pt type.
+    assert first[0][0] == pytest.approx(20 * 200 / 72, abs=6)
+    assert first[3][1] == pytest.approx(40 * 200 / 72, abs=6)
+    assert first[0][1] == pytest.approx((40 - 13) * 200 / 72, abs=6)
+    assert first[1][0] > first[0][0] and first[2][1] > first[1][1]  # clockwise from the top-left
+    assert second[0][1] == pytest.approx(first[0][1] + 22 * 200 / 72, abs=3)
+    assert all(line["confidence"] == 1.0 and line["page"] == 1 for line in body["lines"])
+
+
+@pytest.mark.parametrize("payload", [{"pdf_source": "ocr"}, {"mode": "line"}])
+def test_ocr_can_be_asked_for(client: FlaskClient, upstream: FakeTorchServe, payload: dict[str, Any]) -> None:
+    upstream.answer("POST", PREDICT, 200, blank_answer)
+    body = client.post(OCR, json={"image": b64(text_pdf(text_page(["Hello"]))), **payload}).get_json()
+    assert len(upstream.received) == 1
+    assert body["pages"][0]["source"] == "ocr"
+
+
+def test_pages_without_usable_text_are_read_by_ocr(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    picture = b"q 300 0 0 200 0 0 cm /Im1 Do Q "  # a scan: a picture over the whole page, text on top
+    pages = [
+        text_page(["Typed text"]),
+        text_page([]),
+        text_page(["OCR layer of a scan"], extra=picture),
+        (b"/MediaBox [0 0 300 200] /Rotate 90", text_page(["Turned"])[1]),
+        text_page(["Typed again"], extra=b"q 30 0 0 20 250 10 cm /Im1 Do Q "),  # a small logo is fine
+    ]
+    upstream.answer("POST", PREDICT, 200, blank_answer)
+    body = client.post(OCR, json={"image": b64(text_pdf(*pages))}).get_json()
+    assert [page["source"] for page in body["pages"]] == ["text", "ocr", "ocr", "ocr", "text"]
+    assert len(upstream.received) == 3
+    assert body["text"] == "Typed text\n\n\n\n\n\n\n\nTyped again"
+
+
+def test_a_page_with_form_fields_is_read_by_ocr(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    """The text layer lacks what a filled-in field shows."""
+    field = b"/Annots [<< /Type /Annot /Subtype /Widget /FT /Tx /T (a) /V (Filled) /Rect [10 10 190 60] >>]"
+    link = b"/Annots [<< /Type /Annot /Subtype /Link /Rect [10 10 190 60] >>]"
+    upstream.answer("POST", PREDICT, 200, blank_answer)
+    with_field = client.post(OCR, json={"image": b64(text_pdf(text_page(["Name:"]), page_extra=field))}).get_json()
+    with_link = client.post(OCR, json={"image": b64(text_pdf(text_page(["Name:"]), page_extra=link))}).get_json()
+    assert with_field["pages"][0]["source"] == "ocr"
+    assert with_link["pages"][0]["source"] == "text"
+
+
+def test_invalid_pdf_source_is_400(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    for value in ["text", 1, ["ocr"]]:
+        response = client.post(OCR, json={"image": b64(text_pdf(text_page(["Hello"]))), "pdf_source": value})
+        assert_error(response, 400, "invalid_pdf_source")
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize(
+    "text, trusted",
+    [("Hello", True), ("   \r\n", False), ("\ufffd\ufffd\ufffdab", False), ("a\ue000bcdefghijklmnopqrstuvwxyz", True), ("\ue000\ue001x", False)],
+)
+def test_broken_text_layers_are_not_trusted(text: str, trusted: bool) -> None:
+    from gateway.pdftext import _trustworthy
+
+    assert _trustworthy(text) is trusted

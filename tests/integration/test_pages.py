@@ -8,6 +8,7 @@ import io
 
 import cv2
 import numpy as np
+import pypdfium2 as pdfium
 import pytest
 import requests
 from PIL import Image
@@ -16,6 +17,7 @@ from model.metrics import AccuracyMeter
 from model.reader.pipeline import PageReader
 from model.synth.pages.capture import turn
 from tests.helpers import CJK_FONT, png_bytes, render_clean_line, render_page
+from tests.pdfs import text_page, text_pdf
 
 PAGE = ["增值税电子普通发票", "购买方名称 上海星辰科技有限公司", "Invoice No. 2024-0815", "合计金额 ¥1,280.50"]
 SECOND_PAGE = ["第二页 备注", "Payment due within 30 days"]
@@ -81,6 +83,24 @@ def test_pdf_pages_are_read_one_by_one(live_service):
     assert accuracy(body["pages"][0]["text"], "\n".join(PAGE)) >= 0.9
     assert accuracy(body["pages"][1]["text"], "\n".join(SECOND_PAGE)) >= 0.9
     assert {line["page"] for line in body["lines"]} == {1, 2}
+
+
+def test_pdf_text_layer_and_scanned_page_together(live_service):
+    """A typed page answers from its own text; the scanned page after it is read by the model, and
+    the whole document by the model when asked."""
+    document = pdfium.PdfDocument(text_pdf(text_page(["Invoice 2024-0815", "Total due: 1,280.50"])))
+    document.import_pages(pdfium.PdfDocument(pdf_bytes([render_page(SECOND_PAGE)])))
+    buffer = io.BytesIO()
+    document.save(buffer)
+    response = ocr(live_service, buffer.getvalue())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [page["source"] for page in body["pages"]] == ["text", "ocr"]
+    assert body["pages"][0]["text"] == "Invoice 2024-0815\nTotal due: 1,280.50"
+    assert accuracy(body["pages"][1]["text"], "\n".join(SECOND_PAGE)) >= 0.9
+    forced = ocr(live_service, buffer.getvalue(), pdf_source="ocr").json()
+    assert [page["source"] for page in forced["pages"]] == ["ocr", "ocr"]
+    assert accuracy(forced["pages"][0]["text"], "Invoice 2024-0815\nTotal due: 1,280.50") >= 0.9
 
 
 def test_blank_page_is_empty_not_an_error(live_service):
