@@ -13,7 +13,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from gateway.config import load_settings
-from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode, InvalidPdfSource
+from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode, InvalidPdfSource, InvalidPreviews
 from gateway.imagedata import data_url_media_type, decode_image_field, require_image
 from gateway.pdf import PDF_SOURCES, is_pdf, read_pdf
 from gateway.torchserve import TorchServeClient
@@ -69,11 +69,13 @@ def ocr() -> Response:
     mode = _mode_field(payload.get("mode"))
     filename = _filename_field(payload.get("filename"))
     pdf_source = _pdf_source_field(payload.get("pdf_source"))
+    previews = _previews_field(payload.get("previews"))
     data = decode_image_field(payload.get("image"))
 
     if is_pdf(data, filename, data_url_media_type(payload.get("image"))):
         # Pages are whole pages unless the caller says otherwise.
-        result = read_pdf(data, mode or "page", _client(), current_app.config["OCR_SETTINGS"], pdf_source)
+        settings = current_app.config["OCR_SETTINGS"]
+        result = read_pdf(data, mode or "page", _client(), settings, pdf_source, previews)
         logger.info(
             "ocr: %d-byte PDF, %d pages -> %d chars, confidence %.3f",
             len(data),
@@ -113,6 +115,13 @@ def _pdf_source_field(value: object) -> str:
             f'The "pdf_source" field must be one of {", ".join(PDF_SOURCES)}; got {json.dumps(value)[:40]}.'
         )
     return str(value)
+
+
+def _previews_field(value: object) -> bool:
+    """Whether a PDF's pages come with previews: true, or false (absent or null)."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise InvalidPreviews()
 
 
 def _filename_field(value: object) -> str | None:

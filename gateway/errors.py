@@ -68,6 +68,11 @@ class InvalidPdfSource(ApiError):
     default_message = 'The optional "pdf_source" field must be "auto" or "ocr".'
 
 
+class InvalidPreviews(ApiError):
+    code, status = "invalid_previews", 400
+    default_message = 'The optional "previews" field must be true or false.'
+
+
 class InvalidFilename(ApiError):
     code, status = "invalid_filename", 400
     default_message = 'The optional "filename" field must be a string.'

@@ -9,6 +9,7 @@ caller asks for OCR throughout.
 
 from __future__ import annotations
 
+import base64
 import io
 import threading
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from PIL import Image
 
 from gateway.config import Settings
 from gateway.errors import InvalidPdf, TooManyPages, UpstreamTimeout
@@ -33,6 +35,9 @@ RENDER_DPI = 200
 # The PNG only crosses the loopback to TorchServe: zlib level 1 encodes a 200 dpi
 # A4 page about twice as fast as the default 6, at about the same size.
 PNG_COMPRESS_LEVEL = 1
+# Previews (for people looking at the boxes, e.g. in the web UI): JPEG, long side at most this.
+PREVIEW_SIDE = 1200
+PREVIEW_QUALITY = 80
 
 # "auto": a page's own text layer where it can be trusted, OCR elsewhere; "ocr": OCR for every page.
 PDF_SOURCES = ("auto", "ocr")
@@ -67,11 +72,15 @@ class RenderedPage:
     dpi: float  # RENDER_DPI, or less where the long side was capped
     render_ms: float  # time in PDFium and PNG encoding, or taking the text layer
     text_layer: dict[str, Any] | None = None  # the page's answer from its own text
+    preview: str | None = None  # a JPEG data URL of the page, when asked for
 
 
-def render_pages(data: bytes, max_pages: int, max_side: int, text_layer: bool = False) -> Iterator[RenderedPage]:
+def render_pages(
+    data: bytes, max_pages: int, max_side: int, text_layer: bool = False, previews: bool = False
+) -> Iterator[RenderedPage]:
     """Yield the PDF's pages one by one as PNG, at 200 dpi or less so the long side fits ``max_side``;
-    with ``text_layer``, pages that carry trustworthy text come with that instead of a PNG.
+    with ``text_layer``, pages that carry trustworthy text come with that instead of a PNG, and with
+    ``previews`` every page also comes as a small JPEG.
 
     Raises :class:`InvalidPdf` (unreadable or encrypted) or :class:`TooManyPages`
     before the first page is rendered. The document is closed when the
@@ -85,17 +94,23 @@ def render_pages(data: bytes, max_pages: int, max_side: int, text_layer: bool = 
         if count > max_pages:
             raise TooManyPages(f"The PDF has {count} pages; at most {max_pages} are read per request.")
         for index in range(count):
-            yield _render(pdf, index, max_side, text_layer)
+            yield _render(pdf, index, max_side, text_layer, previews)
     finally:
         with _PDFIUM_LOCK:
             pdf.close()
 
 
 def read_pdf(
-    data: bytes, mode: str, client: TorchServeClient, settings: Settings, source: str = "auto"
+    data: bytes,
+    mode: str,
+    client: TorchServeClient,
+    settings: Settings,
+    source: str = "auto",
+    previews: bool = False,
 ) -> dict[str, Any]:
     """Read every page with the model in ``mode`` (pages with a trustworthy text layer from that
-    layer, unless ``source`` is "ocr" or ``mode`` is "line") and combine the results into one answer.
+    layer, unless ``source`` is "ocr" or ``mode`` is "line") and combine the results into one answer;
+    with ``previews`` each page carries a ``preview`` (JPEG data URL) to draw its boxes on.
 
     All pages share ``settings.pdf_timeout_s``: a PDF that takes longer is
     answered 504 instead of outliving the gunicorn worker timeout.
@@ -106,9 +121,11 @@ def read_pdf(
     pages: list[dict[str, Any]] = []
     render_ms = ocr_ms = 0.0
     use_text = source == "auto" and mode != "line"
-    with closing(render_pages(data, settings.pdf_max_pages, settings.pdf_max_side, use_text)) as rendered:
+    pages_in = render_pages(data, settings.pdf_max_pages, settings.pdf_max_side, use_text, previews)
+    with closing(pages_in) as rendered:
         for page in rendered:
             render_ms += page.render_ms
+            preview = {"preview": page.preview} if page.preview else {}
             if page.text_layer is not None:
                 pages.append(
                     {
@@ -117,6 +134,7 @@ def read_pdf(
                         "source": TEXT_SOURCE,
                         "dpi": page.dpi,
                         "timings": {"text_ms": page.render_ms},
+                        **preview,
                     }
                 )
                 continue
@@ -139,6 +157,7 @@ def read_pdf(
                     "width": page.width,
                     "height": page.height,
                     "dpi": page.dpi,
+                    **preview,
                 }
             )
     combined = combine_pages(pages)
@@ -179,7 +198,7 @@ def _open(data: bytes) -> pdfium.PdfDocument:
     return pdf
 
 
-def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool) -> RenderedPage:
+def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool, previews: bool) -> RenderedPage:
     started = time.perf_counter()
     with _PDFIUM_LOCK:
         try:
@@ -195,15 +214,12 @@ def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool
             scale = min(RENDER_DPI / 72, (max_side - 0.01) / long_side)
             answer = page_text(page, scale) if text_layer else None
             if answer is not None:
+                preview = _preview(_bitmap(page, PREVIEW_SIDE / long_side)) if previews else None
+                dpi = round(scale * 72, 2)
                 return RenderedPage(
-                    index + 1, None, answer["width"], answer["height"], round(scale * 72, 2), _ms_since(started), answer
+                    index + 1, None, answer["width"], answer["height"], dpi, _ms_since(started), answer, preview
                 )
-            bitmap = page.render(scale=scale)
-            try:
-                # BGR bitmap -> RGB image: PIL converts into memory of its own.
-                image = bitmap.to_pil()
-            finally:
-                bitmap.close()
+            image = _bitmap(page, scale)
         finally:
             page.close()
     # Encoding needs no PDFium, so other requests may render meanwhile.
@@ -216,7 +232,26 @@ def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool
         height=image.height,
         dpi=round(scale * 72, 2),
         render_ms=_ms_since(started),
+        preview=_preview(image) if previews else None,
     )
+
+
+def _bitmap(page: pdfium.PdfPage, scale: float) -> Image.Image:
+    bitmap = page.render(scale=scale)
+    try:
+        # BGR bitmap -> RGB image: PIL converts into memory of its own.
+        return bitmap.to_pil()
+    finally:
+        bitmap.close()
+
+
+def _preview(image: Image.Image) -> str:
+    """A JPEG data URL of ``image`` with its long side at most PREVIEW_SIDE."""
+    small = image.copy()
+    small.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+    buffer = io.BytesIO()
+    small.convert("RGB").save(buffer, format="JPEG", quality=PREVIEW_QUALITY)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _ms_since(start: float) -> float:

@@ -203,6 +203,8 @@
   // "auto" is the server's default; leaving it out also lets the gateway read PDF pages as pages.
   function requestBody(file) {
     const body = { image: file.dataUrl, filename: file.name };
+    // A PDF's pages come back as small JPEGs to draw their line boxes on.
+    if (file.isPdf) body.previews = true;
     const mode = selectedMode();
     if (mode !== "auto") body.mode = mode;
     return body;
@@ -273,16 +275,17 @@
     return line && typeof line.text === "string" ? line.text : "";
   }
 
-  function lineItem(line, index, interactive) {
+  // onSelect(index, origin): what choosing the line does; without it the line is plain text.
+  function lineItem(line, index, onSelect) {
     const item = document.createElement("li");
     item.className = "result-line";
     item.dataset.index = String(index);
-    const holder = interactive ? document.createElement("button") : document.createElement("div");
+    const holder = onSelect ? document.createElement("button") : document.createElement("div");
     holder.className = "line-body";
-    if (interactive) {
+    if (onSelect) {
       holder.type = "button";
       holder.setAttribute("aria-pressed", "false");
-      holder.addEventListener("click", () => selectLine(index, "list"));
+      holder.addEventListener("click", () => onSelect(index, "list"));
     }
     const text = document.createElement("span");
     text.className = "line-text";
@@ -308,8 +311,10 @@
     return points.join(" ");
   }
 
+  const selectImageLine = (index, origin) => selectLine(index, origin, overlay, resultLines);
+
   function renderLines(lines, body) {
-    resultLines.replaceChildren(...lines.map((line, index) => lineItem(line, index, true)));
+    resultLines.replaceChildren(...lines.map((line, index) => lineItem(line, index, selectImageLine)));
     linesBlock.hidden = lines.length === 0;
     drawBoxes(lines, Number(body.width) || 0, Number(body.height) || 0);
   }
@@ -334,6 +339,13 @@
       return;
     }
     overlay.setAttribute("viewBox", `0 0 ${viewWidth} ${viewHeight}`);
+    const shapes = boxShapes(lines, selectImageLine);
+    overlay.replaceChildren(...shapes);
+    overlay.toggleAttribute("hidden", shapes.length === 0 || preview.hidden);
+  }
+
+  // One focusable SVG polygon per line that has a box; choosing one calls onSelect(index, "box").
+  function boxShapes(lines, onSelect) {
     const shapes = [];
     lines.forEach((line, index) => {
       const points = polygonPoints(line && line.box);
@@ -349,28 +361,31 @@
       const tooltip = document.createElementNS(SVG_NS, "title");
       tooltip.textContent = lineText(line);
       shape.append(tooltip);
-      shape.addEventListener("click", () => selectLine(index, "box"));
+      shape.addEventListener("click", () => onSelect(index, "box"));
       shape.addEventListener("keydown", (event) => {
         if (event.key === "Enter" || event.key === " ") {
           event.preventDefault();
-          selectLine(index, "box");
+          onSelect(index, "box");
         }
       });
       shapes.push(shape);
     });
-    overlay.replaceChildren(...shapes);
-    overlay.toggleAttribute("hidden", shapes.length === 0 || preview.hidden);
+    return shapes;
   }
 
-  function selectLine(index, origin) {
-    for (const element of document.querySelectorAll("#overlay .selected, #result-lines .selected")) {
+  // Highlights line ``index`` in one pair of box overlay and line list (the image's, or a PDF page's).
+  function selectLine(index, origin, overlayElement, listElement) {
+    for (const element of [...overlayElement.querySelectorAll(".selected"), ...listElement.querySelectorAll(".selected")]) {
       element.classList.remove("selected");
     }
-    for (const element of document.querySelectorAll('#overlay [aria-pressed="true"], #result-lines [aria-pressed="true"]')) {
+    for (const element of [
+      ...overlayElement.querySelectorAll('[aria-pressed="true"]'),
+      ...listElement.querySelectorAll('[aria-pressed="true"]'),
+    ]) {
       element.setAttribute("aria-pressed", "false");
     }
-    const item = resultLines.querySelector(`li[data-index="${index}"]`);
-    const shape = overlay.querySelector(`[data-index="${index}"]`);
+    const item = listElement.querySelector(`li[data-index="${index}"]`);
+    const shape = overlayElement.querySelector(`[data-index="${index}"]`);
     if (item) {
       item.classList.add("selected");
       item.querySelector("button")?.setAttribute("aria-pressed", "true");
@@ -419,20 +434,55 @@
         text.textContent = pageText || "(no text found on this page)";
         text.classList.toggle("empty", pageText === "");
 
-        section.append(heading, meta, text);
+        section.append(heading, meta);
+        const list = document.createElement("ol");
+        list.className = "result-lines";
+        const details = document.createElement("details");
+        const stage = pagePreview(page, number);
+        if (stage) {
+          const pageOverlay = stage.querySelector("svg");
+          const select = (index, origin) => {
+            details.open = true; // a box chosen on the page shows its line in the list
+            selectLine(index, origin, pageOverlay, list);
+          };
+          pageOverlay.replaceChildren(...boxShapes(lines, select));
+          list.append(...lines.map((line, index) => lineItem(line, index, select)));
+          section.append(stage);
+        } else {
+          list.append(...lines.map((line, index) => lineItem(line, index, null)));
+        }
+        section.append(text);
         if (lines.length) {
-          const details = document.createElement("details");
           const summary = document.createElement("summary");
           summary.textContent = `Lines (${lines.length})`;
-          const list = document.createElement("ol");
-          list.className = "result-lines";
-          list.append(...lines.map((line, index) => lineItem(line, index, false)));
           details.append(summary, list);
           section.append(details);
         }
         return section;
       }),
     );
+  }
+
+  // The page's preview (a JPEG from the gateway) with an SVG for its line boxes, in the pixels the
+  // boxes are given in (the page as rendered for reading); null when the page came without one.
+  function pagePreview(page, number) {
+    const source = page && typeof page.preview === "string" ? page.preview : "";
+    const width = Number(page && page.width);
+    const height = Number(page && page.height);
+    if (!source.startsWith("data:image/") || !(width > 0) || !(height > 0)) return null;
+    const stage = document.createElement("div");
+    stage.className = "preview-stage page-preview";
+    const image = document.createElement("img");
+    image.alt = `Page ${number}`;
+    image.src = source;
+    const boxes = document.createElementNS(SVG_NS, "svg");
+    boxes.setAttribute("class", "overlay");
+    boxes.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    boxes.setAttribute("preserveAspectRatio", "none");
+    boxes.setAttribute("role", "group");
+    boxes.setAttribute("aria-label", `Text line boxes of page ${number}`);
+    stage.append(image, boxes);
+    return stage;
   }
 
   // --- copy and download ------------------------------------------------------
@@ -479,12 +529,18 @@
     return `${stem || "ocr-result"}-ocr`;
   }
 
+  // The previews are there to draw on; the downloaded answer is the text and its boxes.
+  function withoutPreviews(body) {
+    if (!body || !Array.isArray(body.pages)) return body;
+    return { ...body, pages: body.pages.map(({ preview, ...page }) => page) };
+  }
+
   function setDownloads(body, name) {
     for (const url of downloadUrls) URL.revokeObjectURL(url);
     downloadUrls = [];
     const links = [
       [downloadTxt, ".txt", () => new Blob([`${body.text}\n`], { type: "text/plain;charset=utf-8" })],
-      [downloadJson, ".json", () => new Blob([`${JSON.stringify(body, null, 2)}\n`], { type: "application/json" })],
+      [downloadJson, ".json", () => new Blob([`${JSON.stringify(withoutPreviews(body), null, 2)}\n`], { type: "application/json" })],
     ];
     for (const [link, extension, makeBlob] of links) {
       if (!body) {

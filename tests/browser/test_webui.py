@@ -22,6 +22,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
@@ -216,8 +217,8 @@ def assert_boxes_cover_drawn_lines(driver: WebDriver, drawn: list[Rect]) -> None
         assert inside, f"no box over the line drawn at {(left, top, right, bottom)} (shown at {x:.0f},{y:.0f})"
 
 
-def selected_indices(driver: WebDriver, selector: str) -> list[str]:
-    return [element.get_attribute("data-index") for element in driver.find_elements(By.CSS_SELECTOR, selector)]
+def selected_indices(scope: WebDriver | WebElement, selector: str) -> list[str]:
+    return [element.get_attribute("data-index") for element in scope.find_elements(By.CSS_SELECTOR, selector)]
 
 
 def test_page_image_draws_one_box_per_line_and_links_boxes_to_lines(browser: WebDriver, live_service: Any,
@@ -350,14 +351,34 @@ def test_pdf_shows_one_section_per_page(browser: WebDriver, live_service: Any, t
         assert section.find_element(By.TAG_NAME, "h3").text == f"Page {number}"
         assert "read by ocr" in section.find_element(By.CSS_SELECTOR, ".page-meta").text.lower()
         assert section.find_element(By.CSS_SELECTOR, ".page-text").text.strip()
+        # The page's preview, with a box drawn over each of its lines.
+        picture = section.find_element(By.CSS_SELECTOR, ".page-preview img")
+        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return arguments[0].complete;", picture))
+        assert picture.is_displayed() and picture.size["width"] > 100
+        boxes = section.find_elements(By.CSS_SELECTOR, ".page-preview .line-box")
+        items = section.find_elements(By.CSS_SELECTOR, "li.result-line")
+        assert len(boxes) == len(items) >= 1
     assert not browser.find_element(By.ID, "preview").is_displayed()
     assert browser.find_element(By.ID, "pdf-note").is_displayed()
     assert browser.find_elements(By.CSS_SELECTOR, "#overlay .line-box") == []
+
+    # Clicking a box of page 2 opens its line list and selects that line there, nowhere else.
+    second_page = sections[1]
+    second_page.find_elements(By.CSS_SELECTOR, ".page-preview .line-box")[0].click()
+    assert second_page.find_element(By.TAG_NAME, "details").get_attribute("open") is not None
+    assert selected_indices(second_page, "li.result-line.selected") == ["0"]
+    assert selected_indices(second_page, ".line-box.selected") == ["0"]
+    assert selected_indices(sections[0], ".selected") == []
+    # And a line chosen in the list selects its box.
+    second_page.find_elements(By.CSS_SELECTOR, "li.result-line button")[-1].click()
+    last = str(len(second_page.find_elements(By.CSS_SELECTOR, "li.result-line")) - 1)
+    assert selected_indices(second_page, ".line-box.selected") == [last]
 
     json_link = browser.find_element(By.ID, "download-json")
     assert json_link.get_attribute("download") == "report-ocr.json"
     result = json.loads(fetch_text(browser, json_link.get_attribute("href")))
     assert [page["page"] for page in result["pages"]] == [1, 2]
+    assert all("preview" not in page for page in result["pages"])  # the download is the answer alone
     WebDriverWait(browser, 10).until(lambda d: len(stored_history(d)) == 1)
     [entry] = stored_history(browser)
     assert entry["pages"] == 2 and "thumbnail" not in entry

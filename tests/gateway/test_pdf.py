@@ -456,3 +456,34 @@ def test_broken_text_layers_are_not_trusted(text: str, trusted: bool) -> None:
     from gateway.pdftext import _trustworthy
 
     assert _trustworthy(text) is trusted
+
+
+# --- previews -------------------------------------------------------------------
+
+
+def test_pages_come_with_previews_when_asked(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    upstream.answer("POST", PREDICT, 200, blank_answer)
+    pdf = pdfium.PdfDocument(text_pdf(text_page(["Typed"], width=600, height=800)))
+    pdf.import_pages(pdfium.PdfDocument(make_pdf((300, 200))))
+    buffer = io.BytesIO()
+    pdf.save(buffer)
+    body = client.post(OCR, json={"image": b64(buffer.getvalue()), "previews": True}).get_json()
+    assert [page["source"] for page in body["pages"]] == ["text", "ocr"]
+    for page in body["pages"]:
+        header, data = page["preview"].split(",", 1)
+        assert header == "data:image/jpeg;base64"
+        with Image.open(io.BytesIO(base64.b64decode(data))) as jpeg:
+            assert jpeg.format == "JPEG" and max(jpeg.size) <= 1200
+            # The same picture as the page the boxes refer to, smaller.
+            assert jpeg.width / jpeg.height == pytest.approx(page["width"] / page["height"], rel=0.01)
+            darkest = jpeg.convert("L").getextrema()[0]
+        assert darkest < 100 if page["source"] == "text" else darkest > 200  # typed text; a blank page
+    plain = client.post(OCR, json={"image": b64(buffer.getvalue()), "previews": None}).get_json()
+    assert all("preview" not in page for page in plain["pages"])
+
+
+def test_invalid_previews_is_400(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    for value in ["yes", 1, [True]]:
+        response = client.post(OCR, json={"image": b64(text_pdf(text_page(["Hello"]))), "previews": value})
+        assert_error(response, 400, "invalid_previews")
+    assert upstream.received == []
