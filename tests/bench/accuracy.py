@@ -23,6 +23,7 @@ import torch
 
 from model.checkpoint import DEFAULT_WEIGHTS
 from model.evaluate import DEFAULT_LINES, evaluate_lines, read_labels
+from model.language import DEFAULT_LM
 from model.metrics import AccuracyMeter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,13 +125,14 @@ class _WarningCounter(logging.Handler):
         self.count += 1
 
 
-def run_ours(weights: Path, folder: Path, labels: Labels, threads: int) -> EngineResult:
-    """Our model through `model.evaluate.evaluate_lines`, after a warm-up over the first lines."""
+def run_ours(weights: Path, folder: Path, labels: Labels, threads: int, lm: Path | None = DEFAULT_LM) -> EngineResult:
+    """Our model through `model.evaluate.evaluate_lines`, after a warm-up over the first lines: as served
+    (beam search with the language model ``lm``), or with greedy decoding where ``lm`` is None."""
     torch.set_num_threads(threads)
     counter = _WarningCounter()
     logging.getLogger().addHandler(counter)  # evaluate_lines logs each unreadable image and scores it empty
     try:
-        meters, latencies = evaluate_lines(weights, folder, warmup=WARMUP_LINES)
+        meters, latencies = evaluate_lines(weights, folder, warmup=WARMUP_LINES, lm=lm)
     finally:
         logging.getLogger().removeHandler(counter)
     per_category: dict[str, list[float]] = defaultdict(list)
@@ -141,11 +143,12 @@ def run_ours(weights: Path, folder: Path, labels: Labels, threads: int) -> Engin
         shown = weights.resolve().relative_to(REPO)
     except ValueError:
         shown = weights
+    decoding = "greedy CTC decoding" if lm is None else f"CTC beam search with the language model {lm.name}"
     about = (
-        f"weights {shown}, torch {torch.__version__}; timed: read + preprocessing + forward pass + greedy CTC "
-        f"decoding (model.evaluate), {threads} torch thread(s); warm-up: one pass over the first {WARMUP_LINES} lines"
+        f"weights {shown}, torch {torch.__version__}; timed: read + preprocessing + forward pass + {decoding} "
+        f"(model.evaluate), {threads} torch thread(s); warm-up: one pass over the first {WARMUP_LINES} lines"
     )
-    return EngineResult("CRNN (ours)", about, meters, dict(per_category), counter.count)
+    return EngineResult("ours" if lm else "ours greedy", about, meters, dict(per_category), counter.count)
 
 
 def format_comparison(results: list[EngineResult]) -> str:
@@ -181,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     labels = read_labels(args.lines)
     load = os.getloadavg()[0]
-    results = [run_ours(args.weights, args.lines, labels, args.threads)]
+    # As served, and without the language model to show what it adds.
+    results = [run_ours(args.weights, args.lines, labels, args.threads, lm) for lm in (DEFAULT_LM, None)]
     skipped = []
     for engine in filter(None, args.engines.split(",")):
         print(f"running {engine} ...", flush=True)
