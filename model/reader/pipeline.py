@@ -46,6 +46,9 @@ RETRY_CONFIDENCE = 0.6
 UPRIGHT_PREFERENCE = 0.1
 # An upright reading this good is taken without trying the other turns (they cost a reading each).
 UPRIGHT_ACCEPT = 0.8
+# Mostly wide lines that read this badly both upright and upside down may be columns of vertical
+# text on a page turned by a quarter: the quarter turns are tried too.
+QUARTER_RETRY = 0.5
 # Page lines of at most NOISE_LENGTH characters read less confidently than NOISE_CONFIDENCE are left
 # out: nearly all are pictures, halftone and specks read as one or two random characters. Longer
 # lines are kept however they read: even a poor reading of a real line is mostly right.
@@ -104,14 +107,16 @@ class PageReader:
         self.detector_config = detector_config
 
     @classmethod
-    def load(cls, recogniser: Path, detector: Path, threads: int | None = None, lm: Path = DEFAULT_LM) -> PageReader:
+    def load(
+        cls, recogniser: Path, detector: Path, threads: int | None = None, lm: Path | None = DEFAULT_LM
+    ) -> PageReader:
         """The served forms (TorchScript; int8 recogniser classifier; beam search with the language
-        model ``lm``) of two checkpoints."""
+        model ``lm``, greedy decoding without one) of two checkpoints."""
         if threads:
             torch.set_num_threads(threads)
         crnn, charset, _ = load_checkpoint(recogniser)
         dbnet, _ = load_detector(detector)
-        decode = BeamDecoder(charset, CharLanguageModel.load(lm))
+        decode = BeamDecoder(charset, CharLanguageModel.load(lm)) if lm else None
         line_reader = LineRecogniser(to_torchscript(crnn), charset, crnn.config.preprocess, decode=decode)
         return cls(line_reader, detector_torchscript(dbnet), dbnet.config)
 
@@ -189,7 +194,7 @@ class PageReader:
         tall = sum(h > 2 * w for w, h in shapes)
         wide = sum(w > 2 * h for w, h in shapes)
         # Mostly wide lines: upright or upside down. Mostly tall: vertical text or a turned page.
-        candidates = (0, 2) if wide >= tall else (0, 1, 3, 2)
+        candidates = [0, 2] if wide >= tall else [0, 1, 3, 2]
         longest = sorted(range(len(boxes)), key=lambda i: -max(shapes[i]))[:ORIENTATION_SAMPLE]
         best_turn, best_score, best_sample = 0, -1.0, []
         for turns in candidates:
@@ -199,6 +204,8 @@ class PageReader:
                 best_turn, best_score, best_sample = turns, score, sample
             if turns == 0 and score >= UPRIGHT_ACCEPT:
                 break
+            if turns == candidates[-1] == 2 and best_score + (UPRIGHT_PREFERENCE if best_turn else 0) < QUARTER_RETRY:
+                candidates += [1, 3]
         # The sample is read already; only the other lines are left.
         rest = [i for i in range(len(boxes)) if i not in set(longest)]
         readings = dict(zip(longest, best_sample)) | dict(

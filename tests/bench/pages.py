@@ -40,7 +40,9 @@ DEFAULT_PAGES = REPO.parent / "shared" / "eval" / "pages"
 DEFAULT_PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
 DEFAULT_RECOGNISER = REPO / "model" / "weights" / "crnn.pt"
 DEFAULT_DETECTOR = REPO / "model" / "weights" / "detector.pt"
-ENGINES = ("ours", "tesseract", "rapidocr", "rapidocr3")  # the peers run as `tests.bench.peers --engine NAME-page`
+# "ours" as served; "ours-greedy" without the language model, to show what it adds. The peers run as
+# `tests.bench.peers --engine NAME-page`.
+ENGINES = ("ours", "ours-greedy", "tesseract", "rapidocr", "rapidocr3")
 SYNTHETIC_PAGES = 40
 SYNTHETIC_SEED = "bench-pages"  # page i is random.Random(f"{seed}:{i}"); no training stream uses string seeds
 WARMUP_PAGES = 1
@@ -260,9 +262,11 @@ def run_peer(python: Path, engine: str, samples: list[PageSample], threads: int,
     return result
 
 
-def run_ours(recogniser: Path, detector: Path, samples: list[PageSample], threads: int, warmup: int) -> EngineResult:
+def run_ours(
+    recogniser: Path, detector: Path, samples: list[PageSample], threads: int, warmup: int, greedy: bool = False
+) -> EngineResult:
     """Our page reader in this process, timed over the same span as the peers' (read, OpenCV decode,
-    the whole pipeline)."""
+    the whole pipeline); as served, or with greedy decoding."""
     import cv2
     import numpy as np
     import torch
@@ -274,7 +278,9 @@ def run_ours(recogniser: Path, detector: Path, samples: list[PageSample], thread
     for weights in (recogniser, detector):
         if not weights.is_file():
             raise PeerUnavailable(f"{weights} does not exist")
-    reader = PageReader.load(recogniser=recogniser, detector=detector, threads=threads)
+    from model.language import DEFAULT_LM
+
+    reader = PageReader.load(recogniser=recogniser, detector=detector, threads=threads, lm=None if greedy else DEFAULT_LM)
 
     def read(data: bytes) -> str:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -291,10 +297,11 @@ def run_ours(recogniser: Path, detector: Path, samples: list[PageSample], thread
     ms = {path: float(record["ms"]) for path, record in records.items() if not record["error"]}
     about = (
         f"model.reader.pipeline.PageReader, recogniser {shown(recogniser)}, detector {shown(detector)}, "
-        f"torch {torch.__version__}; timed: read + OpenCV decode + PageReader.read(mode='page'), {threads} "
-        f"thread(s); warm-up: {warmup} run(s) on the first page"
+        f"{'greedy decoding' if greedy else 'beam search with the language model'}, torch {torch.__version__}; "
+        f"timed: read + OpenCV decode + PageReader.read(mode='page'), {threads} thread(s); warm-up: {warmup} run(s) "
+        f"on the first page"
     )
-    result = score_pages("ours", about, samples, texts, ms, len(errors))
+    result = score_pages("ours greedy" if greedy else "ours", about, samples, texts, ms, len(errors))
     result.notes = errors
     return result
 
@@ -342,8 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         for engine in engines:
             print(f"running {engine} on {len(samples)} pages ...", flush=True)
             try:
-                if engine == "ours":
-                    results.append(run_ours(args.recogniser, args.detector, samples, args.threads, args.warmup))
+                if engine in ("ours", "ours-greedy"):
+                    greedy = engine == "ours-greedy"
+                    results.append(run_ours(args.recogniser, args.detector, samples, args.threads, args.warmup, greedy))
                 else:
                     results.append(run_peer(args.peers_python, engine, samples, args.threads, args.warmup))
             except (PeerUnavailable, OSError) as err:

@@ -132,6 +132,17 @@ def test_vertical_page_read_top_to_bottom_right_to_left(reader):
     assert accuracy(result["text"], "\n".join(VERTICAL)) >= 0.9
 
 
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_vertical_page_turned_a_quarter_is_read_as_columns(reader, rotation):
+    """Its columns lie like wide lines, which read badly upright and upside down: the quarter turns win."""
+    page = cv2.cvtColor(render_page(VERTICAL, vertical=True), cv2.COLOR_GRAY2BGR)
+    page, _ = turn(page, np.zeros((0, 4, 2), np.float32), rotation)
+    result = reader.read(page, mode="page")
+    assert result["rotation"] == rotation
+    assert all(line["vertical"] for line in result["lines"])
+    assert accuracy(result["text"], "\n".join(VERTICAL)) >= 0.9
+
+
 def test_a_picture_is_not_read_as_random_characters(reader):
     """A halftone picture under the text: its specks may be detected, but what they read as (one or
     two rare characters, unconfidently) is left out."""
