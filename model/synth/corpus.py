@@ -265,7 +265,11 @@ class Corpus:
         return rng.choice(choices)()
 
     def short_token(self, rng: random.Random) -> str:
-        """One to three characters: a digit, a letter, a hanzi, a code; tight crops of single fields."""
+        """One to three characters: a digit, a letter, a hanzi, a code; tight crops of single fields.
+        A quarter are amounts as price tags and till rolls print them alone: $7.97, 1.80-, .69-."""
+        if rng.random() < 0.25:
+            price = f"{rng.uniform(0, 10 ** rng.randint(1, 3)):.2f}"
+            return rng.choice([f"${price}", f"{price}-", f"{price[price.index('.'):]}-", f"RM{price}", f"￥{price}"])
         pool = rng.choice([string.digits, string.ascii_uppercase, string.ascii_letters + string.digits, self.hanzi])
         return "".join(rng.choice(pool) for _ in range(rng.randint(1, 3)))
 
