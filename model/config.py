@@ -70,7 +70,7 @@ class BeamConfig:
     # Prefixes kept after each frame ...
     beam_width: int = 8
     # ... unless they trail the best by more than this (natural log): confident lines keep one or two.
-    beam_gap: float = 10.0
+    beam_gap: float = 6.0
     # Classes a frame offers: those at least this probable. With the weights above, a class under
     # a hundredth of its frame's mass practically never wins, and every class offered costs time.
     min_prob: float = 0.01

@@ -168,15 +168,19 @@ def _aligned(probs: np.ndarray, labels: Sequence[int], charset: Charset) -> Deco
     # between different labels.
     skip = np.zeros(count, bool)
     skip[3::2] = states_arr[3::2] != states_arr[1:-2:2]
-    best = np.full(count, -np.inf)
-    best[:2] = log_p[0, :2]
-    back = np.zeros((frames, count), np.int8)
+    no_jump = np.where(skip, 0.0, -np.inf)
+    # best[t] lives at padded[2:]: the two cells before it make the step and jump moves plain views.
+    padded = np.full(count + 2, -np.inf)
+    padded[2:4] = log_p[0, :2]
+    moves = np.empty((3, count))
+    back = np.zeros((frames, count), np.int64)
     for t in range(1, frames):
-        stay, step = best, np.concatenate(([-np.inf], best[:-1]))
-        jump = np.where(skip, np.concatenate(([-np.inf, -np.inf], best[:-2])), -np.inf)
-        moves = np.stack([stay, step, jump])
-        back[t] = moves.argmax(0)
-        best = moves.max(0) + log_p[t]
+        moves[0] = padded[2:]
+        moves[1] = padded[1:-1]
+        np.add(padded[:-2], no_jump, out=moves[2])
+        moves.argmax(0, out=back[t])
+        np.add(moves.max(0), log_p[t], out=padded[2:])
+    best = padded[2:]
     state = count - 1 if count == 1 or best[-1] >= best[-2] else count - 2
     char_probs = [0.0] * len(labels)
     for t in range(frames - 1, -1, -1):

@@ -35,6 +35,8 @@ TOKEN_BITS = 13
 MAX_ORDER = 4
 # Corpus kinds left out of the model's text: uniform draws from the charset are not language.
 NOT_LANGUAGE = frozenset({"random_hanzi", "random_chars"})
+# Looked-up scores kept per model (about 100 bytes each), forgotten all at once when full.
+CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class CharLanguageModel:
         self.words = dict(words or {})
         # Unigrams are looked up at every backoff: a dense array beats a search.
         self._unigrams = tables[0].log_probs
+        # Scores already looked up, by packed n-gram: lines repeat their contexts, pages their lines.
+        self._cache: dict[int, float] = {}
         if len(tables[0].keys) != vocabulary:
             raise ValueError("the unigram table must cover the vocabulary")
 
@@ -73,10 +77,19 @@ class CharLanguageModel:
     def log_prob(self, history: tuple[int, ...], token: int) -> float:
         """``history`` is at least ``order - 1`` tokens (``start()`` plus what was read); the end of a
         line is the token ``BOUNDARY``."""
-        score = 0.0
         context = 0
         for previous in history[len(history) - self.order + 1 :]:
             context = (context << TOKEN_BITS) | previous
+        key = (context << TOKEN_BITS) | token
+        cached = self._cache.get(key)
+        if cached is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            cached = self._cache[key] = self._look_up(context, token)
+        return cached
+
+    def _look_up(self, context: int, token: int) -> float:
+        score = 0.0
         for n in range(self.order, 1, -1):
             table = self.tables[n - 1]
             found = _find(table.keys, (context << TOKEN_BITS) | token)
