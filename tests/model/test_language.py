@@ -91,3 +91,14 @@ def test_committed_model_knows_english_words():
     lm = CharLanguageModel.load(DEFAULT_LM)
     assert lm.words["is"] > lm.words["surface"] > lm.words.get("surtace", 0.0)
     assert all(w == w.lower() and w.isalpha() and len(w) > 1 for w in lm.words)
+
+
+def test_remembered_scores_stay_bounded_and_equal(monkeypatch):
+    from model import language
+
+    monkeypatch.setattr(language, "CACHE_SIZE", 5)
+    lm = build(toy_sequences(), VOCABULARY, order=3)
+    first = [lm.log_prob(lm.start() + (a, b), c) for a in range(1, 4) for b in range(1, 4) for c in range(VOCABULARY)]
+    again = [lm.log_prob(lm.start() + (a, b), c) for a in range(1, 4) for b in range(1, 4) for c in range(VOCABULARY)]
+    assert first == again
+    assert len(lm._cache) <= 5
