@@ -26,6 +26,8 @@ LIST_MARKERS = [
     "第{cn}章", "{n}.{m}", "{n}.{m}.{k}", "{n}.{m}.{k}.{n}", "表{a_up}.{n}", "图{n}",
 ]
 CN_NUMERALS = "一二三四五六七八九十"
+HALF_WIDTH = str.maketrans("，。：；！？（）", ",.:;!?()")
+HALF_WIDTH_SPACED = str.maketrans({"，": ", ", "。": ". ", "：": ": ", "；": "; ", "！": "! ", "？": "? "})
 STANDARD_PREFIXES = ["GB", "GB/T", "GB/Z", "JB/T", "YY/T", "ISO", "IEC", "QC/T", "HJ", "DB11/T"]
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 UNITS = ["元", "件", "个", "kg", "g", "m", "cm", "mm", "pcs", "箱", "台", "套", "次", "人", "%"]
@@ -144,6 +146,10 @@ class Corpus:
         text = "".join(parts)
         if rng.random() < 0.08:
             text = f"{rng.choice('“（《【「')}{text}{rng.choice('”）》】」')}"
+        if rng.random() < 0.1:
+            # Chinese typeset with Latin marks (LaTeX, web pages), or with the marks squeezed to half
+            # width: a narrow comma or colon between hanzi is still one.
+            text = text.translate(HALF_WIDTH_SPACED if rng.random() < 0.5 else HALF_WIDTH)
         return text
 
     def english_words(self, rng: random.Random, count: int) -> list[str]:
