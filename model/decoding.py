@@ -8,6 +8,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -56,6 +57,12 @@ Decoder = Callable[[np.ndarray], Decoded]
 
 def greedy(charset: Charset) -> Decoder:
     return functools.partial(greedy_decode, charset=charset)
+
+
+def load_decoder(charset: Charset, lm: Path | None) -> Decoder:
+    """The beam search with the language model stored at ``lm`` (default settings), or greedy
+    decoding without one."""
+    return BeamDecoder(charset, CharLanguageModel.load(lm)) if lm else greedy(charset)
 
 
 class BeamDecoder:

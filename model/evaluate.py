@@ -21,9 +21,9 @@ from model.charset import Charset
 from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
 from model.config import PreprocessConfig
 from model.dataset import VALIDATION_SEED, collate, fixed_samples
-from model.decoding import BeamDecoder, Decoder, greedy
+from model.decoding import Decoder, load_decoder
 from model.export import to_torchscript
-from model.language import DEFAULT_LM, CharLanguageModel
+from model.language import DEFAULT_LM
 from model.metrics import AccuracyMeter
 from model.preprocessing import ImageError, preprocess
 from model.synth.fonts import discover_fonts
@@ -55,10 +55,6 @@ def load_serving(weights: Path, quantize: bool = True, lm: Path | None = DEFAULT
     without one)."""
     model, charset, _ = load_checkpoint(weights)
     return Serving(to_torchscript(model, quantize=quantize), charset, model.config.preprocess, load_decoder(charset, lm))
-
-
-def load_decoder(charset: Charset, lm: Path | None = DEFAULT_LM) -> Decoder:
-    return BeamDecoder(charset, CharLanguageModel.load(lm)) if lm else greedy(charset)
 
 
 @torch.inference_mode()

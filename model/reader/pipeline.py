@@ -21,11 +21,11 @@ import torch
 
 from model.checkpoint import load_checkpoint
 from model.config import DetectorConfig
-from model.decoding import BeamDecoder, Decoded
+from model.decoding import Decoded, load_decoder
 from model.detector.checkpoint import load_detector
 from model.detector.inference import detect
 from model.export import detector_torchscript, to_torchscript
-from model.language import DEFAULT_LM, CharLanguageModel
+from model.language import DEFAULT_LM
 from model.preprocessing import to_gray
 from model.reader.crops import restack_vertical, side_lengths, straighten, trim_to_ink
 from model.reader.order import reading_order
@@ -116,7 +116,7 @@ class PageReader:
             torch.set_num_threads(threads)
         crnn, charset, _ = load_checkpoint(recogniser)
         dbnet, _ = load_detector(detector)
-        decode = BeamDecoder(charset, CharLanguageModel.load(lm)) if lm else None
+        decode = load_decoder(charset, lm)
         line_reader = LineRecogniser(to_torchscript(crnn), charset, crnn.config.preprocess, decode=decode)
         return cls(line_reader, detector_torchscript(dbnet), dbnet.config)
 
