@@ -82,9 +82,11 @@ def test_committed_model_fits_the_charset():
     common = charset.encode("的")[0]
     rare = charset.encode("蠲")[0]
     assert lm.log_prob(lm.start(), common) > lm.log_prob(lm.start(), rare)
-    # Words the corpus knows beat their look-alikes.
-    history = lm.start() + tuple(charset.encode("缩"))
-    assert lm.log_prob(history, charset.encode("略")[0]) > lm.log_prob(history, charset.encode("路")[0])
+    # Common words beat their look-alikes.
+    history = lm.start() + tuple(charset.encode("人民共"))
+    assert lm.log_prob(history, charset.encode("和")[0]) > lm.log_prob(history, charset.encode("合")[0]) + 3
+    history = lm.start() + tuple(charset.encode("th"))
+    assert lm.log_prob(history, charset.encode("e")[0]) > lm.log_prob(history, charset.encode("c")[0]) + 3
 
 
 def test_committed_model_knows_english_words():
