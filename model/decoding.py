@@ -44,11 +44,17 @@ def greedy_decode(probs: np.ndarray, charset: Charset) -> Decoded:
             else:
                 char_probs[-1] = max(char_probs[-1], p)
         previous = index
+    return _decoded("".join(chars), char_probs, probs)
+
+
+def _decoded(text: str, char_probs: list[float], probs: np.ndarray) -> Decoded:
+    """The line's confidence: the geometric mean of its character probabilities, or for an empty
+    line the mean blank probability."""
     if char_probs:
         confidence = float(np.exp(np.mean(np.log(np.maximum(char_probs, 1e-12)))))
     else:
         confidence = float(probs[:, BLANK].mean())
-    return Decoded("".join(chars), [round(p, 4) for p in char_probs], round(confidence, 4))
+    return Decoded(text, [round(p, 4) for p in char_probs], round(confidence, 4))
 
 
 # What turns one line's frame probabilities into text: ``greedy(charset)`` or a ``BeamDecoder``.
@@ -164,7 +170,7 @@ def _aligned(probs: np.ndarray, labels: Sequence[int], charset: Charset) -> Deco
     """``labels`` read from ``probs`` with the greedy decoder's char_probs and confidence, taken from
     the most probable CTC alignment (Viterbi) of exactly those labels."""
     if not labels:
-        return Decoded("", [], round(float(probs[:, BLANK].mean()), 4))
+        return _decoded("", [], probs)
     states = [BLANK]
     for label in labels:
         states += [label, BLANK]
@@ -194,6 +200,4 @@ def _aligned(probs: np.ndarray, labels: Sequence[int], charset: Charset) -> Deco
         if state % 2:
             char_probs[state // 2] = max(char_probs[state // 2], float(probs[t, states[state]]))
         state -= int(back[t, state])
-    confidence = float(np.exp(np.mean(np.log(np.maximum(char_probs, 1e-12))))) if char_probs else 0.0
-    text = "".join(charset.char(i) for i in labels)
-    return Decoded(text, [round(p, 4) for p in char_probs], round(confidence, 4))
+    return _decoded("".join(charset.char(i) for i in labels), char_probs, probs)

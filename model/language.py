@@ -132,9 +132,7 @@ class CharLanguageModel:
                 )
                 for n in range(1, order + 1)
             ]
-            words = {}
-            if "words" in data.files:  # a model may come without a lexicon
-                words = dict(zip(str(data["words"]).split("\n"), data["word_zipf"].astype(float).tolist()))
+            words = dict(zip(str(data["words"]).split("\n"), data["word_zipf"].astype(float).tolist()))
             return cls(order, int(data["vocabulary"]), tables, words)
 
 

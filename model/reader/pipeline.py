@@ -195,17 +195,20 @@ class PageReader:
         wide = sum(w > 2 * h for w, h in shapes)
         # Mostly wide lines: upright or upside down. Mostly tall: vertical text or a turned page.
         candidates = [0, 2] if wide >= tall else [0, 1, 3, 2]
+        quarters_tried = wide < tall
         longest = sorted(range(len(boxes)), key=lambda i: -max(shapes[i]))[:ORIENTATION_SAMPLE]
-        best_turn, best_score, best_sample = 0, -1.0, []
-        for turns in candidates:
+        best_turn, best_score, best_read, best_sample = 0, -1.0, 0.0, []
+        for turns in candidates:  # grows by the quarter turns below
             sample = self._read(gray, [boxes[i] for i in longest], turns)
-            score = float(np.mean([r.score for r in sample])) - (UPRIGHT_PREFERENCE if turns else 0.0)
+            read = float(np.mean([r.score for r in sample]))
+            score = read - (UPRIGHT_PREFERENCE if turns else 0.0)
             if score > best_score:
-                best_turn, best_score, best_sample = turns, score, sample
+                best_turn, best_score, best_read, best_sample = turns, score, read, sample
             if turns == 0 and score >= UPRIGHT_ACCEPT:
                 break
-            if turns == candidates[-1] == 2 and best_score + (UPRIGHT_PREFERENCE if best_turn else 0) < QUARTER_RETRY:
+            if turns == 2 and not quarters_tried and best_read < QUARTER_RETRY:
                 candidates += [1, 3]
+                quarters_tried = True
         # The sample is read already; only the other lines are left.
         rest = [i for i in range(len(boxes)) if i not in set(longest)]
         readings = dict(zip(longest, best_sample)) | dict(
