@@ -52,8 +52,10 @@ ROW_LOOKBACK = 4
 # lines are level with a line of another part by the stricter TABLE_LEVEL.
 TABLE_SHARE = 0.8
 TABLE_LEVEL = 0.7
-# Running text: lines whose median length is at least this many times their thickness (about eight
-# characters); table cells, prices and times are mostly shorter.
+# Running text: a part most of whose text (counted in line thicknesses, about characters) is in lines
+# at least TEXT_LINE thicknesses long (about eight characters); table cells, prices and times are
+# mostly shorter. Weighing by length, not counting lines, keeps a column of text running text when
+# a picture beside it adds a dozen specks that the detector took for short lines.
 TEXT_LINE = 8
 # Steepest slope (dy/dx) believed of a line in its block's frame, after deskewing.
 MAX_SLOPE = 0.3
@@ -256,17 +258,16 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
     titles) belong together and are read row by row; independent columns (running text, a
     sidebar) stay apart. A part joins the parts it lines up with, and all parts between, when it
     holds cells (not running text) of which at least ``TABLE_SHARE`` are level (``TABLE_LEVEL``)
-    with lines of those parts. Running text
-    (median length ``TEXT_LINE`` thicknesses or more) is left out because short columns of it may
-    well be level all along; short lines level with another part's nearly every time are rare by
+    with lines of those parts. Running text (``_running_text``) is left out because short columns
+    of it may well be level all along; short lines level with another part's nearly every time are rare by
     chance. Every table has a column of short cells (numbers, prices, dates, codes)."""
     owner = np.empty(len(block.x0), int)
     for p, part in enumerate(parts):
         owner[part] = p
     joined = np.zeros(len(parts), bool)  # joined[p]: part p is read together with part p + 1
     for p, part in enumerate(parts):
-        if np.median(block.length[part] / block.thick[part]) >= TEXT_LINE:
-            continue  # running text
+        if _running_text(part, block):
+            continue
         if len(part) < 2:
             continue  # a lone line (a label, a speck in a picture) shows no rows to line up with
         others = np.flatnonzero(owner != p)
@@ -286,6 +287,12 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
         else:
             columns.append(parts[p])
     return columns
+
+
+def _running_text(lines: np.ndarray, block: _Block) -> bool:
+    """Whether most of the lines' text, in thicknesses, is in lines ``TEXT_LINE`` thicknesses or longer."""
+    size = block.length[lines] / block.thick[lines]
+    return bool(size[size >= TEXT_LINE].sum() >= 0.5 * size.sum())
 
 
 def _centred(lines: np.ndarray, block: _Block) -> bool:

@@ -75,6 +75,15 @@ def test_short_title_centred_over_three_columns_and_a_page_number_under_them():
     assert order_of(lines) == list(range(len(lines)))
 
 
+def test_a_picture_beside_a_column_does_not_make_it_a_table():
+    # The detector takes specks of a photo under the left column's text for short lines, more of
+    # them than the column has lines, all level with lines of the right column.
+    lines = [box(100, 120 + 30 * i, 480, 140 + 30 * i) for i in range(6)]
+    lines += [box(200, 120 + 30 * i, 220, 140 + 30 * i) for i in range(6, 14)]
+    lines += [box(520, 120 + 30 * i, 900, 140 + 30 * i) for i in range(14)]
+    assert order_of(lines) == list(range(len(lines)))
+
+
 def test_table_is_read_row_by_row():
     cells = [box(100 + 200 * c, 100 + 50 * r, 160 + 200 * c + 10 * r, 120 + 50 * r) for r in range(3) for c in range(3)]
     assert order_of(cells) == list(range(9))
