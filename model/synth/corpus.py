@@ -31,6 +31,7 @@ HALF_WIDTH_SPACED = str.maketrans({"，": ", ", "。": ". ", "：": ": ", "；":
 STANDARD_PREFIXES = ["GB", "GB/T", "GB/Z", "JB/T", "YY/T", "ISO", "IEC", "QC/T", "HJ", "DB11/T"]
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 UNITS = ["元", "件", "个", "kg", "g", "m", "cm", "mm", "pcs", "箱", "台", "套", "次", "人", "%"]
+TOP_DOMAINS = ["com", "com", "cn", "com.cn", "org", "net", "edu.cn", "me", "io", "gov.cn"]
 STREET_SUFFIX = ["路", "街", "大道", "巷", "号", "弄", "村", "区", "镇"]
 
 
@@ -116,6 +117,7 @@ class Corpus:
             (0.02, self.random_chars),
             (0.03, self.plate),
             (0.06, self.shop_sign),
+            (0.02, self.web),
         ]
 
     def line(self, rng: random.Random) -> str:
@@ -164,6 +166,10 @@ class Corpus:
         return words
 
     def english_sentence(self, rng: random.Random) -> str:
+        """Half are lines cut from running prose (``english_prose``), half stand alone: titles,
+        headings, labels, a short sentence."""
+        if rng.random() < 0.5:
+            return self.english_prose(rng)
         words = self.english_words(rng, rng.randint(1, 14))
         for i in range(len(words) - 1):
             if rng.random() < 0.08:
@@ -175,6 +181,38 @@ class Corpus:
             opening, closing = rng.choice(["()", '""', "[]"])
             text = f"{opening}{text}{closing}"
         return text
+
+    def english_prose(self, rng: random.Random) -> str:
+        """A line of a paragraph of English: running text wraps wherever a line is full, so the line
+        starts mid-sentence (in lower case) more often than not, may hold the end of one sentence and
+        the start of the next, and may end on a hyphenated break (ex-) of its last word."""
+        words = [self.en.sample(rng) for _ in range(rng.randint(3, 14))]
+        sentence_start = rng.random() < 0.3
+        out = []
+        for i, word in enumerate(words):
+            roll = rng.random()
+            if roll < 0.03:
+                word = str(rng.randint(1, 2030))
+            elif roll < 0.07:  # compounds: two-dimensional, GPS-derived
+                word = f"{word}-{self.en.sample(rng)}"
+            if sentence_start:
+                word = word[:1].upper() + word[1:]
+            sentence_start = False
+            if rng.random() < 0.03 and i < len(words) - 1:  # a parenthesis of a word or two
+                closing = min(len(words) - 1, i + rng.randint(0, 2))
+                word = f"({word}" + (")" if closing == i else "")
+                if closing > i:
+                    words[closing] += ")"
+            mark = rng.random()
+            if mark < 0.08:
+                word += rng.choice(".?.!") if mark < 0.07 else ":"
+                sentence_start = word[-1] != ":"
+            elif mark < 0.16:
+                word += rng.choice(",,,;")
+            out.append(word)
+        if rng.random() < 0.08 and len(out[-1]) > 4 and out[-1].isalpha():
+            out[-1] = out[-1][: rng.randint(2, len(out[-1]) - 2)] + "-"
+        return " ".join(out)
 
     def mixed(self, rng: random.Random) -> str:
         parts = []
@@ -253,7 +291,9 @@ class Corpus:
 
     def receipt_line(self, rng: random.Random) -> str:
         """Upper-case till-roll lines: items, quantities, prices, totals and tax notes."""
-        item = " ".join(w.upper() for w in self.english_words(rng, rng.randint(1, 4)))
+        names = [w.upper() for w in self.english_words(rng, rng.randint(1, 4))]
+        # Till rolls join names with marks as often as with spaces: WATER / TEA, CHICKEN & RICE.
+        item = "".join(w + rng.choice([" "] * 8 + [" / ", "/", " & ", " - "]) for w in names[:-1]) + names[-1]
         price = f"{rng.uniform(0, 10 ** rng.randint(1, 3)):.2f}"
         choices = [
             lambda: item,
@@ -278,6 +318,25 @@ class Corpus:
             return rng.choice([f"${price}", f"{price}-", f"{price[price.index('.'):]}-", f"RM{price}", f"￥{price}"])
         pool = rng.choice([string.digits, string.ascii_uppercase, string.ascii_letters + string.digits, self.hanzi])
         return "".join(rng.choice(pool) for _ in range(rng.randint(1, 3)))
+
+    def web(self, rng: random.Random) -> str:
+        """Web and e-mail addresses as letterheads, business cards, CVs and footers print them, alone
+        or run together with a phone number by separators."""
+
+        def word() -> str:  # a dictionary word, or letters as in initials and brand names
+            if rng.random() < 0.3:
+                return "".join(rng.choices(string.ascii_lowercase, k=rng.randint(2, 8)))
+            return self.en.sample(rng).lower()
+
+        host = ".".join([*(["www"] if rng.random() < 0.5 else []), word(), rng.choice(TOP_DOMAINS)])
+        path = "".join(f"/{word()}" for _ in range(rng.choice([0, 0, 1, 2, 3])))
+        url = f"{rng.choice(['https://', 'http://', ''])}{host}{path}"
+        name = rng.choice([word(), f"{word()}.{word()}", f"{word()}{rng.randint(1, 99)}", f"{word()}_{word()}"])
+        email = f"{name}@{word()}.{rng.choice(TOP_DOMAINS)}"
+        phone = f"{rng.choice(['(+86) ', '+86 ', ''])}{rng.randint(130, 189)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        if rng.random() < 0.7:
+            return rng.choice([url, email, f"{rng.choice(['网址', 'Web', '邮箱', 'E-mail', 'Email'])}{rng.choice(['：', ': '])}{rng.choice([url, email])}"])
+        return rng.choice([" · ", " | ", "  ", " / "]).join(rng.sample([url, email, phone], rng.randint(2, 3)))
 
     def address(self, rng: random.Random) -> str:
         place = self.chinese_sentence(rng, 2)[:3]

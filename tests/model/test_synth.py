@@ -1,4 +1,5 @@
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,16 @@ def test_corpus_uses_only_charset_characters(corpus, charset):
     joined = "".join(lines)
     assert sum(c.isascii() and c.isalpha() for c in joined) > 0.1 * len(joined)
     assert sum(ord(c) >= 0x4E00 for c in joined) > 0.3 * len(joined)
+
+
+def test_english_prose_wraps_like_running_text(corpus):
+    """Lines cut from paragraphs: most start mid-sentence in lower case, some carry a sentence end
+    into the next sentence, some end on a hyphenated break."""
+    rng = random.Random(4)
+    lines = [corpus.english_prose(rng) for _ in range(500)]
+    assert sum(line[0].islower() for line in lines) > 0.5 * len(lines)
+    assert sum(re.search(r"[.?!] [A-Z]", line) is not None for line in lines) > 0.1 * len(lines)
+    assert 0 < sum(line.endswith("-") for line in lines) < 0.2 * len(lines)
 
 
 def test_corpus_is_seeded(corpus):
