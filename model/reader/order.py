@@ -52,6 +52,10 @@ ROW_LOOKBACK = 4
 # lines are level with a line of another part by the stricter TABLE_LEVEL.
 TABLE_SHARE = 0.8
 TABLE_LEVEL = 0.7
+# Cells beside cells (no running text among the parts they line up with) need only this share: a
+# table's cells that span rows, or a receipt photographed in perspective, leave many lines unmatched,
+# while a sidebar beside running text lines up with its lines by chance about half the time.
+CELLS_SHARE = 0.5
 # Running text: a part most of whose text (counted in line thicknesses, about characters) is in lines
 # at least TEXT_LINE thicknesses long (about eight characters); table cells, prices and times are
 # mostly shorter. Weighing by length, not counting lines, keeps a column of text running text when
@@ -258,15 +262,16 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
     titles) belong together and are read row by row; independent columns (running text, a
     sidebar) stay apart. A part joins the parts it lines up with, and all parts between, when it
     holds cells (not running text) of which at least ``TABLE_SHARE`` are level (``TABLE_LEVEL``)
-    with lines of those parts. Running text (``_running_text``) is left out because short columns
+    with lines of those parts, or ``CELLS_SHARE`` when those parts hold cells too. Running text (``_running_text``) is left out because short columns
     of it may well be level all along; short lines level with another part's nearly every time are rare by
     chance. Every table has a column of short cells (numbers, prices, dates, codes)."""
     owner = np.empty(len(block.x0), int)
     for p, part in enumerate(parts):
         owner[part] = p
+    running = [_running_text(part, block) for part in parts]
     joined = np.zeros(len(parts), bool)  # joined[p]: part p is read together with part p + 1
     for p, part in enumerate(parts):
-        if _running_text(part, block):
+        if running[p]:
             continue
         if len(part) < 2:
             continue  # a lone line (a label, a speck in a picture) shows no rows to line up with
@@ -278,7 +283,8 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
             found = owner[others[block.level(int(k), others, TABLE_LEVEL)]]
             if len(found):
                 hosts.append(int(found[np.argmin(np.abs(found - p))]))
-        if len(hosts) >= TABLE_SHARE * len(part):
+        share = TABLE_SHARE if any(running[host] for host in hosts) else CELLS_SHARE
+        if hosts and len(hosts) >= share * len(part):
             joined[min(p, *hosts) : max(p, *hosts)] = True
     columns = [parts[0]]
     for p in range(1, len(parts)):

@@ -98,6 +98,14 @@ def test_receipt_items_and_prices_pair_up():
     assert order_of(lines) == list(range(len(lines)))
 
 
+def test_receipt_in_perspective_pairs_up_though_half_the_prices_sit_off_level():
+    lines = []
+    for r in range(6):
+        y = 70 + 30 * r
+        lines += [box(30, y, 120, y + 16), box(400, y + 7 * (r % 2), 460, y + 16 + 7 * (r % 2))]
+    assert order_of(lines) == list(range(len(lines)))
+
+
 def test_vertical_columns_right_to_left():
     columns = [
         [[x, 60 + 40 * (i == 0)], [x + 30, 60 + 40 * (i == 0)], [x + 30, 700], [x, 700]]
