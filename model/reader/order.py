@@ -262,9 +262,10 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
     titles) belong together and are read row by row; independent columns (running text, a
     sidebar) stay apart. A part joins the parts it lines up with, and all parts between, when it
     holds cells (not running text) of which at least ``TABLE_SHARE`` are level (``TABLE_LEVEL``)
-    with lines of those parts, or ``CELLS_SHARE`` when those parts hold cells too. Running text (``_running_text``) is left out because short columns
-    of it may well be level all along; short lines level with another part's nearly every time are rare by
-    chance. Every table has a column of short cells (numbers, prices, dates, codes)."""
+    with lines of those parts, or ``CELLS_SHARE`` when those parts hold cells too. Running text
+    (``_running_text``) is left out because short columns of it may well be level all along; short
+    lines level with another part's nearly every time are rare by chance. Every table has a column
+    of short cells (numbers, prices, dates, codes)."""
     owner = np.empty(len(block.x0), int)
     for p, part in enumerate(parts):
         owner[part] = p
