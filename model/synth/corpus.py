@@ -292,7 +292,7 @@ class Corpus:
     def receipt_line(self, rng: random.Random) -> str:
         """Upper-case till-roll lines: items, quantities, prices, totals and tax notes."""
         names = [w.upper() for w in self.english_words(rng, rng.randint(1, 4))]
-        # Till rolls join names with marks as often as with spaces: WATER / TEA, CHICKEN & RICE.
+        # Till rolls join some names with marks: WATER / TEA, CHICKEN & RICE, FISH - FRIED.
         item = "".join(w + rng.choice([" "] * 8 + [" / ", "/", " & ", " - "]) for w in names[:-1]) + names[-1]
         price = f"{rng.uniform(0, 10 ** rng.randint(1, 3)):.2f}"
         choices = [
