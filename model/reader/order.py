@@ -61,8 +61,13 @@ CELLS_SHARE = 0.5
 # mostly shorter. Weighing by length, not counting lines, keeps a column of text running text when
 # a picture beside it adds a dozen specks that the detector took for short lines.
 TEXT_LINE = 8
+PARAGRAPH_PITCH = 3
 # Steepest slope (dy/dx) believed of a line in its block's frame, after deskewing.
 MAX_SLOPE = 0.3
+# A horizontal rule (slope at most MAX_SLOPE_RULE) separates rows when it spans this share of the
+# width of all the lines.
+RULE_SPAN = 0.9
+MAX_SLOPE_RULE = 0.05
 # Heading or footer over columns: at most this many lines above (below) the band.
 HEADER_LINES = 3
 FOOTER_LINES = 2
@@ -72,17 +77,42 @@ CENTRED = 0.05
 FOOTER_WIDTH = 0.2
 
 
-def reading_order(boxes: np.ndarray, vertical: Sequence[bool]) -> list[int]:
+def reading_order(boxes: np.ndarray, vertical: Sequence[bool], rules: np.ndarray | None = None) -> list[int]:
     """The permutation of line indices in reading order.
 
     ``boxes``: (N, 4, 2) quadrilaterals in page pixels (x right, y down) on an upright page, clockwise
-    from corner 0 where the text starts; ``vertical[i]``: line i is a column of upright characters.
+    from corner 0 where the text starts; ``vertical[i]``: line i is a column of upright characters;
+    ``rules``: (M, 2, 2) segments of ruled lines on the same page (``model.reader.rules``), if known.
     """
     boxes = np.asarray(boxes, np.float64).reshape(-1, 4, 2)
     flags = np.asarray(vertical, bool).reshape(-1)
     if len(flags) != len(boxes):
         raise ValueError(f"{len(boxes)} boxes but {len(flags)} vertical flags")
-    return _order(boxes, flags, np.arange(len(boxes)))
+    bands = _ruled_bands(boxes, np.zeros((0, 2, 2)) if rules is None else np.asarray(rules, np.float64))
+    return [i for band in bands for i in _order(boxes, flags, band)]
+
+
+def _ruled_bands(boxes: np.ndarray, rules: np.ndarray) -> list[np.ndarray]:
+    """The lines in bands between horizontal rules that run across all of them (``RULE_SPAN`` of
+    their width) without crossing any, top to bottom: a form's rows, a table's, the header and footer
+    of a page. A label centred beside several lines of its value is read with them, however level."""
+    everything = [np.arange(len(boxes))]
+    if not len(boxes) or not len(rules):
+        return everything
+    left, right = boxes[..., 0].min(), boxes[..., 0].max()
+    slack = (1 - RULE_SPAN) * (right - left)
+    (x0, y0), (x1, y1) = rules[:, 0].T, rules[:, 1].T
+    across = (np.abs(y1 - y0) <= MAX_SLOPE_RULE * np.abs(x1 - x0)) & (np.minimum(x0, x1) <= left + slack)
+    across &= np.maximum(x0, x1) >= right - slack
+    if not across.any():
+        return everything
+    (x0, y0), (x1, y1) = rules[across, 0].T, rules[across, 1].T
+    cx, top, bottom = boxes[..., 0].mean(axis=1), boxes[..., 1].min(axis=1), boxes[..., 1].max(axis=1)
+    # Each rule's height under each line's centre: (lines, rules).
+    at = y0 + (cx[:, None] - x0) * (y1 - y0) / np.where(x1 != x0, x1 - x0, 1.0)
+    crossed = ((top[:, None] < at) & (at < bottom[:, None])).any(axis=0)
+    above = (at[:, ~crossed] < ((top + bottom) / 2)[:, None]).sum(axis=1)
+    return [np.flatnonzero(above == band) for band in np.unique(above)]
 
 
 def _order(boxes: np.ndarray, vertical: np.ndarray, idx: np.ndarray) -> list[int]:
@@ -297,9 +327,16 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
 
 
 def _running_text(lines: np.ndarray, block: _Block) -> bool:
-    """Whether most of the lines' text, in thicknesses, is in lines ``TEXT_LINE`` thicknesses or longer."""
+    """Whether most of the lines' text, in thicknesses, is in lines ``TEXT_LINE`` thicknesses or
+    longer, set one under the other as a paragraph's are (at most ``PARAGRAPH_PITCH`` thicknesses
+    apart, median): long lines far apart are the dates or titles beside a list's entries."""
     size = block.length[lines] / block.thick[lines]
-    return bool(size[size >= TEXT_LINE].sum() >= 0.5 * size.sum())
+    if size[size >= TEXT_LINE].sum() < 0.5 * size.sum():
+        return False
+    if len(lines) < 2:
+        return True
+    centres = np.sort(block.cy[lines])
+    return bool(np.median(np.diff(centres)) <= PARAGRAPH_PITCH * np.median(block.thick[lines]))
 
 
 def _centred(lines: np.ndarray, block: _Block) -> bool:

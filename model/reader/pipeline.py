@@ -30,6 +30,7 @@ from model.preprocessing import to_gray
 from model.reader.crops import restack_vertical, side_lengths, straighten, trim_to_ink
 from model.reader.order import reading_order
 from model.reader.recognise import LineRecogniser
+from model.reader.rules import find_rules
 
 MODES = ("auto", "line", "page")
 # In "auto" mode an image this low, or this low and this elongated, is taken as one line.
@@ -165,7 +166,8 @@ class PageReader:
         readings = [r for r in readings if r.decoded.text.strip() and not _noise(r.decoded)]
         if readings:
             upright = np.stack([upright_points(r.corners, quarter_turns, width, height) for r in readings])
-            readings = [readings[i] for i in reading_order(upright, [r.vertical for r in readings])]
+            rules = upright_points(find_rules(gray), quarter_turns, width, height)
+            readings = [readings[i] for i in reading_order(upright, [r.vertical for r in readings], rules)]
         # Nothing to read: the confidence says how sure the detector is that there is no text.
         empty_confidence = round(1.0 - float(probability.max(initial=0.0)), 4)
         result = _result(readings, width, height, "page", quarter_turns * 90, empty_confidence)

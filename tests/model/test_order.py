@@ -106,6 +106,32 @@ def test_receipt_in_perspective_pairs_up_though_half_the_prices_sit_off_level():
     assert order_of(lines) == list(range(len(lines)))
 
 
+def test_dates_beside_list_entries_are_read_with_their_headings():
+    # A CV: each entry's heading has its dates flush right; the dates are long lines, but far apart,
+    # not a column of running text.
+    lines = []
+    for entry in range(4):
+        y = 100 + 200 * entry
+        lines += [box(100, y, 500, y + 30), box(700, y, 1000, y + 30)]
+        lines += [box(100, y + 45 * k, 650, y + 30 + 45 * k) for k in (1, 2, 3)]
+    assert order_of(lines) == list(range(len(lines)))
+
+
+def test_rules_between_a_forms_rows_keep_a_label_with_its_value():
+    # Label | value rows between ruled lines; the second label is centred beside two lines of its
+    # value, level with neither.
+    lines = [box(60, 115, 200, 145), box(260, 115, 700, 145)]
+    lines += [box(60, 217, 200, 247), box(260, 190, 900, 220), box(260, 245, 900, 275)]
+    lines += [box(60, 320, 200, 350), box(260, 320, 600, 350)]
+    rules = [[[40, y], [920, y]] for y in (100, 160, 295, 365)]
+    boxes = np.asarray(lines, np.float64)
+    # Each row on its own, by rows: the centred label between the two lines it stands beside.
+    expected = [0, 1, 3, 2, 4, 5, 6]
+    assert reading_order(boxes, [False] * len(lines), np.asarray(rules, np.float64)) == expected
+    # Without the rules the labels are a column of their own, read before all the values.
+    assert reading_order(boxes, [False] * len(lines))[:3] == [0, 2, 5]
+
+
 def test_vertical_columns_right_to_left():
     columns = [
         [[x, 60 + 40 * (i == 0)], [x + 30, 60 + 40 * (i == 0)], [x + 30, 700], [x, 700]]

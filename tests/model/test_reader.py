@@ -13,6 +13,7 @@ from model.metrics import AccuracyMeter
 from model.reader.crops import restack_vertical, straighten
 from model.reader.pipeline import ModeError, PageReader, angle_of, turned, upright_points
 from model.reader.recognise import width_batches
+from model.reader.rules import find_rules
 from model.synth.pages.capture import turn
 from tests.helpers import CJK_FONT, render_clean_line, render_page
 
@@ -162,3 +163,19 @@ def test_blank_page_is_an_empty_result(reader):
     result = reader.read(np.full((900, 700, 3), 250, np.uint8), mode="page")
     assert result["text"] == "" and result["lines"] == []
     assert 0.0 <= result["confidence"] <= 1.0
+
+
+def test_rules_of_a_form_are_found_and_its_text_is_not():
+    page = render_page(["项目名称 山东省企业就业失业数据采集系统", "申请人 山东省就业商业部"])
+    ruled = page.copy()
+    height, width = ruled.shape
+    for y in (20, height // 2, height - 20):
+        cv2.line(ruled, (10, y), (width - 10, y), 0, 2)
+    cv2.line(ruled, (10, 20), (10, height - 20), 0, 2)
+    assert len(find_rules(page)) == 0
+    rules = find_rules(ruled)
+    across = rules[np.abs(rules[:, 1, 0] - rules[:, 0, 0]) > np.abs(rules[:, 1, 1] - rules[:, 0, 1])]
+    assert len(across) == 3 and len(rules) == 4
+    np.testing.assert_allclose(np.sort(across[:, 0, 1]), [20, height // 2, height - 20], atol=3)
+    np.testing.assert_allclose(across[:, 0, 0], 10, atol=4)
+    np.testing.assert_allclose(across[:, 1, 0], width - 10, atol=4)
