@@ -46,6 +46,7 @@ SERVING_MODULES = (
     "reader/order.py",
     "reader/pipeline.py",
     "reader/recognise.py",
+    "reader/rules.py",
 )
 
 log = logging.getLogger("archive")
