@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 import zipfile
 
 import torch
@@ -41,3 +44,15 @@ def test_archive_is_self_contained(built_mar):
     detector = torch.load(DEFAULT_DETECTOR_WEIGHTS, map_location="cpu", weights_only=True)
     assert detector["step"] > 0
     assert detector_meta["trained_steps"] == detector["step"]
+
+
+def test_archived_modules_import_on_their_own(built_mar, tmp_path):
+    """The handler's imports resolve inside the archive alone: a module the page reader starts to
+    import must be added to SERVING_MODULES, or every worker fails to load."""
+    with zipfile.ZipFile(built_mar) as mar:
+        mar.extractall(tmp_path, [name for name in mar.namelist() if name.startswith("model/")])
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    code = "import model.reader.pipeline, model.decoding, model.export; print(model.reader.pipeline.__file__)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith(str(tmp_path))
