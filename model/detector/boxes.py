@@ -118,8 +118,9 @@ def _row_profile(points: np.ndarray, theta: float) -> tuple[np.ndarray, np.ndarr
     rows = np.round(across - across.min()).astype(int)
     columns = np.round(along - along.min()).astype(int)
     length = columns.max() + 1
-    cover = np.bincount(np.unique(rows * length + columns) // length, minlength=rows.max() + 1) / length
-    return rows, cover
+    covered = np.zeros((rows.max() + 1, length), bool)
+    covered[rows, columns] = True
+    return rows, covered.sum(axis=1) / length
 
 
 def suppress_fragments(detections: list[Detection], share: float = 0.5, thickness: float = 0.6) -> list[Detection]:
