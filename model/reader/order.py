@@ -25,6 +25,9 @@ in numpy), and its mistakes are easy to see. What it needs on real pages:
   lines (cells, prices, times) nearly all level with lines of its neighbours is a table with them
   and read by rows. Running text is never taken for cells: short columns of it may well be level all
   the way down (lines on a common grid), but its lines are long.
+* Ruled rows. Horizontal rules that run across all the lines (``_ruled_bands``, found in the image
+  by ``model.reader.rules``) cut the page into bands before anything else: the rows of a form, whose
+  label sits centred beside several lines of its value and level with none, stay together.
 * Headings and footers. A heading over columns is read first, whether it reaches across a gutter
   (``_bridging``) or sits centred over the middle one of three columns (``_headings``); a short
   centred footer (a page number) under columns is read last.
@@ -61,6 +64,8 @@ CELLS_SHARE = 0.5
 # mostly shorter. Weighing by length, not counting lines, keeps a column of text running text when
 # a picture beside it adds a dozen specks that the detector took for short lines.
 TEXT_LINE = 8
+# ... and whose lines follow one another as a paragraph's do: centres at most this many thicknesses
+# apart (median). Long lines far apart are the dates or titles beside a list's entries.
 PARAGRAPH_PITCH = 3
 # Steepest slope (dy/dx) believed of a line in its block's frame, after deskewing.
 MAX_SLOPE = 0.3
@@ -315,7 +320,7 @@ def _columns(parts: list[np.ndarray], block: _Block) -> list[np.ndarray]:
             if len(found):
                 hosts.append(int(found[np.argmin(np.abs(found - p))]))
         share = TABLE_SHARE if any(running[host] for host in hosts) else CELLS_SHARE
-        if hosts and len(hosts) >= share * len(part):
+        if len(hosts) >= share * len(part):
             joined[min(p, *hosts) : max(p, *hosts)] = True
     columns = [parts[0]]
     for p in range(1, len(parts)):

@@ -164,7 +164,7 @@ class PageReader:
         quarter_turns, readings = self._orient(gray, boxes)
         readings = [self._retry_upside_down(gray, r) for r in readings]
         readings = [r for r in readings if r.decoded.text.strip() and not _noise(r.decoded)]
-        if readings:
+        if len(readings) > 1:  # one line or none has no order to find (nor rules to look for)
             upright = np.stack([upright_points(r.corners, quarter_turns, width, height) for r in readings])
             rules = upright_points(find_rules(gray), quarter_turns, width, height)
             readings = [readings[i] for i in reading_order(upright, [r.vertical for r in readings], rules)]

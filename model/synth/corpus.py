@@ -333,10 +333,12 @@ class Corpus:
         url = f"{rng.choice(['https://', 'http://', ''])}{host}{path}"
         name = rng.choice([word(), f"{word()}.{word()}", f"{word()}{rng.randint(1, 99)}", f"{word()}_{word()}"])
         email = f"{name}@{word()}.{rng.choice(TOP_DOMAINS)}"
-        phone = f"{rng.choice(['(+86) ', '+86 ', ''])}{rng.randint(130, 189)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
+        phone = f"{rng.choice(['(+86) ', '+86 ', ''])}{rng.randint(130, 189)}-{rng.randint(1000, 9999)}-"
+        phone += str(rng.randint(1000, 9999))
         if rng.random() < 0.7:
-            return rng.choice([url, email, f"{rng.choice(['网址', 'Web', '邮箱', 'E-mail', 'Email'])}{rng.choice(['：', ': '])}{rng.choice([url, email])}"])
-        return rng.choice([" · ", " | ", "  ", " / "]).join(rng.sample([url, email, phone], rng.randint(2, 3)))
+            label = f"{rng.choice(['网址', 'Web', '邮箱', 'E-mail', 'Email'])}{rng.choice(['：', ': '])}"
+            return rng.choice([url, email, f"{label}{rng.choice([url, email])}"])
+        return rng.choice([" · ", " | ", " ", " / "]).join(rng.sample([url, email, phone], rng.randint(2, 3)))
 
     def address(self, rng: random.Random) -> str:
         place = self.chinese_sentence(rng, 2)[:3]
