@@ -20,11 +20,13 @@ READY_TIMEOUT_S ?= 180
 # Debian packages: Java for TorchServe; fonts for rendering training and test lines; Chromium for
 # the browser tests.
 JAVA_PACKAGES := openjdk-17-jre-headless
-# Song, Hei, Kai and handwriting-like CJK faces; Latin serif, sans, mono, condensed and narrow faces.
+# Song, Hei, Kai and handwriting-like CJK faces; Latin serif (book faces with old-style figures among
+# them: Garamond, Libertine), sans, mono, condensed and narrow faces.
 FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wqy-zenhei \
 	fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-lxgw-wenkai \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-urw-base35 \
-	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata
+	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata \
+	fonts-ebgaramond fonts-linuxlibertine
 BROWSER_PACKAGES := chromium chromium-driver
 
 .PHONY: run stop test archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser help

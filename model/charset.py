@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 BLANK = 0
-VERSION = "v1"
+VERSION = "v2"
 DEFAULT_PATH = Path(__file__).with_name(f"charset_{VERSION}.txt")
 
 # Punctuation and symbols that Chinese documents use beside the GB2312 hanzi: full-width forms of
@@ -21,6 +21,24 @@ DEFAULT_PATH = Path(__file__).with_name(f"charset_{VERSION}.txt")
 CJK_PUNCTUATION = (
     "，。、；：？！“”‘’（）【】《》〈〉「」『』〔〕—…·￥～％＋－＝＃＆＊／＠×÷±°℃‰№§●○■□△▲◆◇★☆→←↑↓①②③④⑤⑥⑦⑧⑨⑩"
 )
+# v2 appends what Latin-script pages print beside ASCII: the accented letters of the western
+# European languages, typographic dashes, bullets and quotes, and currency and legal signs. Appended
+# after v1, so every v1 class keeps its index and v1 weights grow into v2 (``model.checkpoint``).
+LATIN_EXTRA = (
+    "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿŒœ"
+    "–•«»„‚‹›€£¢©®¿¡"
+)
+# The marks only Chinese text uses, as a line without a hanzi means them: a lone dot or tick at the
+# foot of a Latin word is its full stop or comma, a shape the network alone cannot tell from 。 or 、
+# (it sees a few frames, not the script of the whole line).
+LATIN_MARKS = str.maketrans({"。": ".", "、": ","})
+
+
+def latin_marks(text: str) -> str:
+    """``text`` with 。 and 、 as . and , when it has no hanzi to belong to."""
+    if any("\u4e00" <= c <= "\u9fff" for c in text):
+        return text
+    return text.translate(LATIN_MARKS)
 
 
 class CharsetError(ValueError):
@@ -46,6 +64,11 @@ def build_v1() -> list[str]:
     if len(set(chars)) != len(chars):
         raise CharsetError("duplicate characters in charset definition")
     return chars
+
+
+def build_v2() -> list[str]:
+    """The v2 alphabet: v1, then the Latin extras."""
+    return build_v1() + list(LATIN_EXTRA)  # Charset refuses duplicates
 
 
 class Charset:
@@ -114,7 +137,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the versioned charset file.")
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
-    Charset(build_v1(), VERSION).save(args.out)
+    Charset(build_v2(), VERSION).save(args.out)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.charset import BLANK, Charset
+from model.charset import BLANK, Charset, latin_marks
 from model.config import BeamConfig
 from model.language import BOUNDARY, CharLanguageModel
 
@@ -48,8 +48,9 @@ def greedy_decode(probs: np.ndarray, charset: Charset) -> Decoded:
 
 
 def _decoded(text: str, char_probs: list[float], probs: np.ndarray) -> Decoded:
-    """The line's confidence: the geometric mean of its character probabilities, or for an empty
-    line the mean blank probability."""
+    """The line's text in its script's marks (``latin_marks``) and its confidence: the geometric mean
+    of its character probabilities, or for an empty line the mean blank probability."""
+    text = latin_marks(text)
     if char_probs:
         confidence = float(np.exp(np.mean(np.log(np.maximum(char_probs, 1e-12)))))
     else:
@@ -80,8 +81,9 @@ class BeamDecoder:
         if lm.vocabulary != charset.num_classes:
             raise ValueError(f"the language model knows {lm.vocabulary} classes, the charset has {charset.num_classes}")
         self.charset, self.lm, self.settings = charset, lm, settings
-        # Class -> is an ASCII letter: words are runs of them.
-        self._letter = [False] + [c.isascii() and c.isalpha() for c in charset.chars]
+        # Class -> is a Latin letter: words are runs of them. Accented letters count, so that a
+        # French or German word is one unknown word, not English fragments (résumé: r, sum).
+        self._letter = [False] + [c.isalpha() and ord(c) < 0x3000 for c in charset.chars]
 
     def __call__(self, probs: np.ndarray) -> Decoded:
         """One line; ``probs`` shape: (T, num_classes), rows summing to 1."""

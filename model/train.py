@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader
 
 from model.charset import Charset
-from model.checkpoint import build_model, load_checkpoint, save_checkpoint
+from model.checkpoint import build_model, grow_charset, load_checkpoint, save_checkpoint
 from model.config import ModelConfig
 from model.dataset import VALIDATION_SEED, SyntheticBatches, collate, fixed_samples
 from model.decoding import greedy_decode
@@ -141,6 +141,10 @@ def train(args: argparse.Namespace) -> None:
     if source:
         model, charset, payload = load_checkpoint(source)
         log.info("loaded %s (step %s)", source, payload.get("step", 0))
+        alphabet = Charset.default()
+        if charset.chars != alphabet.chars:  # weights of an older alphabet start this run
+            model, charset = grow_charset(model, charset, alphabet), alphabet
+            log.info("grew the classifier to charset %s (%d classes)", charset.version, charset.num_classes)
     else:
         charset, payload = Charset.default(), {}
         model = build_model(ModelConfig(), charset)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.charset import Charset
+from model.charset import Charset, latin_marks
 
 CN_PUNCT_INNER = "，，，、、；："
 CN_PUNCT_END = "。。。！？"
@@ -33,6 +33,12 @@ PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕�
 UNITS = ["元", "件", "个", "kg", "g", "m", "cm", "mm", "pcs", "箱", "台", "套", "次", "人", "%"]
 TOP_DOMAINS = ["com", "com", "cn", "com.cn", "org", "net", "edu.cn", "me", "io", "gov.cn"]
 STREET_SUFFIX = ["路", "街", "大道", "巷", "号", "弄", "村", "区", "镇"]
+# Western European languages whose accented letters the charset holds, and how each quotes.
+EUROPEAN_QUOTES = {
+    "de": ["„“", "»«"], "fr": ["« »", "«»", "“”"], "es": ["«»", "“”"], "it": ["«»", "“”"], "pt": ["“”", "«»"]
+}
+# Lines of any kind printed as items of a bulleted list (CVs, slides, web pages).
+BULLET_SHARE = 0.02
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,19 @@ def load_english_words(charset: Charset, limit: int = 50_000) -> WeightedWords:
     return WeightedWords.from_pairs(pairs)
 
 
+def load_european_words(charset: Charset, limit: int = 20_000) -> dict[str, WeightedWords]:
+    """Per language of EUROPEAN_QUOTES, its words by frequency from wordfreq."""
+    from wordfreq import top_n_list, word_frequency  # training-only dependency
+
+    def words(lang: str) -> list[str]:
+        return [w for w in top_n_list(lang, limit) if w.isalpha() and all(c in charset for c in w)]
+
+    return {
+        lang: WeightedWords.from_pairs([(w, word_frequency(w, lang) ** 0.6) for w in words(lang)])
+        for lang in EUROPEAN_QUOTES
+    }
+
+
 def rare_first(hanzi: list[str], words: WeightedWords) -> WeightedWords:
     """Hanzi weighted against their share of the word stream, so that lines of random hanzi spend
     their characters on the ones that words alone would show too rarely to be learnt."""
@@ -101,19 +120,23 @@ class Corpus:
         self.charset = charset
         self.zh = load_chinese_words(charset)
         self.en = load_english_words(charset)
+        self.european_words = load_european_words(charset)
         self.hanzi = [c for c in charset.chars if ord(c) >= 0x4E00]
         self.rare_hanzi = rare_first(self.hanzi, self.zh)
         # Marks, symbols, circled numbers, arrows: everything that is neither a letter, a digit nor hanzi.
-        self.symbols = [c for c in charset.chars if not (c.isascii() and c.isalnum()) and c != " " and ord(c) < 0x4E00]
+        self.symbols = [
+            c for c in charset.chars if not (c.isalpha() or c.isascii() and c.isdigit() or c == " " or ord(c) >= 0x4E00)
+        ]
         self.generators: list[tuple[float, Callable[[random.Random], str]]] = [
-            (0.24, self.chinese_sentence),
-            (0.14, self.english_sentence),
+            (0.23, self.chinese_sentence),
+            (0.13, self.english_sentence),
+            (0.05, self.european),
             (0.10, self.mixed),
-            (0.12, self.business),
+            (0.11, self.business),
             (0.08, self.document_line),
             (0.06, self.receipt_line),
             (0.04, self.short_token),
-            (0.11, self.random_hanzi),
+            (0.10, self.random_hanzi),
             (0.02, self.random_chars),
             (0.03, self.plate),
             (0.06, self.shop_sign),
@@ -127,7 +150,10 @@ class Corpus:
         """(kind, text): the kind names the generator, e.g. ``receipt_line``, for per-kind scores."""
         weights = [weight for weight, _ in self.generators]
         generate = rng.choices([g for _, g in self.generators], weights)[0]
-        text = " ".join(generate(rng).split())  # no leading, trailing or doubled spaces
+        text = generate(rng)
+        if rng.random() < BULLET_SHARE:
+            text = rng.choice(["• ", "•"]) + text
+        text = latin_marks(" ".join(text.split()))  # no leading, trailing or doubled spaces
         return generate.__name__, self.charset.filter(text) or "0"
 
     def chinese_sentence(self, rng: random.Random, max_chars: int | None = None) -> str:
@@ -195,6 +221,8 @@ class Corpus:
                 word = str(rng.randint(1, 2030))
             elif roll < 0.07:  # compounds: two-dimensional, GPS-derived
                 word = f"{word}-{self.en.sample(rng)}"
+            elif roll < 0.08:  # a dash set off by spaces, or a range: pp. 12–15
+                word = rng.choice([f"– {word}", f"{rng.randint(1, 99)}–{rng.randint(100, 999)}"])
             if sentence_start:
                 word = word[:1].upper() + word[1:]
             sentence_start = False
@@ -213,6 +241,35 @@ class Corpus:
         if rng.random() < 0.08 and len(out[-1]) > 4 and out[-1].isalpha():
             out[-1] = out[-1][: rng.randint(2, len(out[-1]) - 2)] + "-"
         return " ".join(out)
+
+    def european(self, rng: random.Random) -> str:
+        """A line of German, French, Spanish, Italian or Portuguese text: running prose with its
+        quotes and accented capitals, a heading in capitals, or an amount in euros or pounds."""
+        lang = rng.choice(list(EUROPEAN_QUOTES))
+        words = [self.european_words[lang].sample(rng) for _ in range(rng.randint(2, 12))]
+        if lang == "de":  # German capitalises its nouns: about a third of the words
+            words = [w.capitalize() if rng.random() < 0.35 else w for w in words]
+        words[0] = words[0].capitalize()
+        roll = rng.random()
+        if roll < 0.12:
+            return " ".join(words).upper()
+        if roll < 0.2:
+            amount = f"{rng.uniform(0, 10 ** rng.randint(1, 4)):,.2f}".replace(",", " ").replace(".", ",")
+            price = rng.choice([f"{amount} €", f"€{amount}", f"£{amount}", f"{amount} EUR"])
+            return f"{' '.join(words[:3])} {price}"
+        if rng.random() < 0.25:
+            start = rng.randrange(len(words))
+            end = min(len(words), start + rng.randint(1, 4))
+            quotes = rng.choice(EUROPEAN_QUOTES[lang])
+            opening, closing, spaced = quotes[0], quotes[-1], quotes[1:-1]  # French sets « » apart
+            words[start] = f"{opening}{spaced}{words[start]}"
+            words[end - 1] += f"{spaced}{closing}"
+        for i in range(len(words) - 1):
+            if rng.random() < 0.08:
+                words[i] += rng.choice([",", ",", ";", ":", " –"])
+        if lang == "es" and rng.random() < 0.15:
+            words[0] = rng.choice("¿¡") + words[0]
+        return " ".join(words) + (rng.choice(".?!.") if rng.random() < 0.4 else "")
 
     def mixed(self, rng: random.Random) -> str:
         parts = []
@@ -251,6 +308,11 @@ class Corpus:
             lambda: f"{y}-{m:02d}-{d:02d} {hh:02d}:{mm:02d}:{ss:02d}",
             lambda: f"{d:02d}/{m:02d}/{y}",
             lambda: f"{hh:02d}:{mm:02d}",
+            lambda: (  # periods as CVs and contracts print them
+                f"{y}{rng.choice(['', '.' + str(m).zfill(2), f' 年 {m} 月', f'年{m}月'])}"
+                f"{rng.choice(['–', ' – ', '-', ' - ', '—', ' 至 ', '~'])}"
+                f"{rng.choice([str(y + rng.randint(1, 5)), '至今', 'present', 'now'])}"
+            ),
             lambda: (
                 f"{rng.choice(['金额', '合计', '总计', '价税合计', '实付', 'TOTAL', 'Amount', '小计'])}"
                 f"{rng.choice(['：', ':', ' '])}{rng.choice(['￥', '¥', 'RM', '$', ''])}{amount}"
@@ -301,7 +363,7 @@ class Corpus:
             lambda: f"{item} @{price}",
             lambda: f"{rng.randint(1, 20)} {item} {price}",
             lambda: f"{rng.choice(['TOTAL', 'SUBTOTAL', 'CASH', 'CHANGE', 'ROUNDING', 'GST', 'TAX', 'NET TOTAL'])}"
-            f"{rng.choice([':', ' :', '', ' (RM):'])} {rng.choice(['RM', '$', ''])}{price}",
+            f"{rng.choice([':', ' :', '', ' (RM):'])} {rng.choice(['RM', '$', '', '€', '£'])}{price}",
             lambda: f"{price}{rng.choice(['-', '', ' SR', ' ZR', ' *'])}",
             lambda: f"{rng.choice(['TAX INVOICE', 'INVOICE NO', 'RECEIPT NO', 'GST REG NO', 'CASHIER', 'TABLE'])}"
             f"{rng.choice([': ', ' : ', ' '])}{rng.randint(1, 10**rng.randint(2, 12))}",

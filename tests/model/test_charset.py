@@ -1,6 +1,14 @@
 import pytest
 
-from model.charset import BLANK, Charset, CharsetError, build_v1, gb2312_hanzi
+from model.charset import (
+    BLANK,
+    LATIN_EXTRA,
+    Charset,
+    CharsetError,
+    build_v1,
+    build_v2,
+    gb2312_hanzi,
+)
 
 
 @pytest.fixture(scope="module")
@@ -9,14 +17,21 @@ def charset() -> Charset:
 
 
 def test_committed_file_matches_derivation(charset):
-    assert charset.chars == build_v1()
-    assert charset.version == "v1"
+    assert charset.chars == build_v2()
+    assert charset.version == "v2"
+
+
+def test_v2_keeps_every_v1_index(charset):
+    # Weights trained on v1 grow into v2 only because v1's classes come first, in order.
+    v1 = build_v1()
+    assert charset.chars[: len(v1)] == v1
+    assert "".join(charset.chars[len(v1) :]) == LATIN_EXTRA
 
 
 def test_contents(charset):
     assert len(gb2312_hanzi()) == 6763
     assert all(chr(c) in charset for c in range(0x20, 0x7F))
-    for char in "，。、；：？！“”（）《》【】":
+    for char in "，。、；：？！“”（）《》【】éüßç–•«»€":
         assert char in charset
     assert charset.num_classes == len(charset) + 1
 

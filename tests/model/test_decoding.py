@@ -32,6 +32,21 @@ def test_greedy_decode(rows, text, char_probs):
     assert decoded.char_probs == pytest.approx(char_probs, abs=1e-4)
 
 
+@pytest.mark.parametrize(
+    "read, text",
+    [("tears。", "tears."), ("Corp、 Ltd", "Corp, Ltd"), ("句号。", "句号。"), ("见 GB 1、2。", "见 GB 1、2。")],
+)
+def test_cjk_marks_in_a_line_without_hanzi_are_latin(read, text):
+    charset = Charset(sorted(set("tearsCorpLd 句号见GB12。、.,")), "test")
+    rows = []
+    for char in read:  # each character a clear frame, then a blank, so repeats stay apart
+        rows += [(charset.encode(char)[0], 0.9), (BLANK, 0.9)]
+    probs = np.full((len(rows), charset.num_classes), 0.1 / (charset.num_classes - 1), np.float32)
+    for t, (cls, p) in enumerate(rows):
+        probs[t, cls] = p
+    assert greedy_decode(probs, charset).text == text
+
+
 def test_confidence_is_geometric_mean_of_char_probs():
     decoded = greedy_decode(frames((1, 0.9), (0, 0.9), (2, 0.4)), CHARSET)
     assert decoded.confidence == pytest.approx(0.6, abs=1e-3)
@@ -109,6 +124,20 @@ def test_word_bonus_prefers_a_known_word():
     assert plain(reading(0.15)).text == "ls "
     assert with_words(reading(0.15)).text == "is "
     assert with_words(reading(0.005)).text == "ls "  # a letter the network never saw stays out
+
+
+def test_an_accented_letter_belongs_to_its_word():
+    # "ü?s ", where the network prefers l to i: with ü a letter, "üis" is one unknown word, so the
+    # known "is" inside it earns no bonus and the reading stays "üls ".
+    charset = Charset(list("ülis "), "words")
+    lm = build_toy(charset, words={"is": 7.0})
+    probs = np.full((5, charset.num_classes), 0.005)
+    probs[0, charset.encode("ü")[0]] = 0.98
+    probs[1, charset.encode("l")[0]], probs[1, charset.encode("i")[0]] = 0.8, 0.15
+    probs[2, BLANK] = probs[3, charset.encode("s")[0]] = probs[4, charset.encode(" ")[0]] = 0.98
+    probs /= probs.sum(axis=1, keepdims=True)
+    with_words = BeamDecoder(charset, lm, BeamConfig(lm_weight=0.0, length_bonus=0.0, word_bonus=0.5))
+    assert with_words(probs).text == "üls "
 
 
 def build_toy(charset: Charset, words: dict[str, float]):

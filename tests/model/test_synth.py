@@ -32,6 +32,8 @@ def test_corpus_uses_only_charset_characters(corpus, charset):
     lines = [corpus.line(rng) for _ in range(2000)]
     assert all(line and all(c in charset for c in line) for line in lines)
     assert all(line == line.strip() and "  " not in line for line in lines)
+    # A line without hanzi ends its sentences with Latin marks, as the decoder reads them.
+    assert not any(("。" in line or "、" in line) and not re.search("[\u4e00-\u9fff]", line) for line in lines)
     joined = "".join(lines)
     assert sum(c.isascii() and c.isalpha() for c in joined) > 0.1 * len(joined)
     assert sum(ord(c) >= 0x4E00 for c in joined) > 0.3 * len(joined)
@@ -45,6 +47,17 @@ def test_english_prose_wraps_like_running_text(corpus):
     assert sum(line[0].islower() for line in lines) > 0.5 * len(lines)
     assert sum(re.search(r"[.?!] [A-Z]", line) is not None for line in lines) > 0.1 * len(lines)
     assert 0 < sum(line.endswith("-") for line in lines) < 0.2 * len(lines)
+
+
+def test_european_lines_teach_the_latin_extras(corpus, charset):
+    """The v2 characters appear in a modest sample: accents, quotes, dashes, bullets, currency."""
+    rng = random.Random(6)
+    joined = "".join(corpus.line(rng) for _ in range(3000))
+    for char in "éèàçüöäáóí«»–•€":
+        assert char in joined, char
+    lines = [corpus.european(rng) for _ in range(300)]
+    assert all(all(c in charset for c in line) for line in lines)
+    assert sum(any(not c.isascii() for c in line) for line in lines) > 0.5 * len(lines)
 
 
 def test_corpus_is_seeded(corpus):
