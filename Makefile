@@ -39,9 +39,11 @@ $(VENV_STAMP): requirements.txt
 	$(VENV)/bin/pip install -q -r requirements.txt
 	touch $@
 
-# Installs only what is missing, so repeated runs cost nothing.
+# Installs only what is missing, so repeated runs cost nothing. A package counts as present only when
+# installed: one removed with its config files left behind still answers `dpkg -s`.
 define apt_install
-	@missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q '^install ok installed' \
+		|| echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && \
