@@ -20,8 +20,8 @@ READY_TIMEOUT_S ?= 180
 # Debian packages: Java for TorchServe; fonts for rendering training and test lines; Chromium for
 # the browser tests.
 JAVA_PACKAGES := openjdk-17-jre-headless
-# Song, Hei, Kai and handwriting-like CJK faces; Latin serif (book faces with old-style figures among
-# them: Garamond, Libertine), sans, mono, condensed and narrow faces.
+# Song, Hei, Kai and handwriting-like CJK faces; Latin serif (among them the book faces EB Garamond,
+# with old-style figures, and Linux Libertine), sans, mono, condensed and narrow faces.
 FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wqy-zenhei \
 	fonts-arphic-ukai fonts-arphic-uming fonts-arphic-gbsn00lp fonts-arphic-gkai00mp fonts-lxgw-wenkai \
 	fonts-dejavu-core fonts-dejavu-extra fonts-liberation fonts-liberation2 fonts-urw-base35 \

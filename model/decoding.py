@@ -91,7 +91,8 @@ class BeamDecoder:
         if probs.shape[0] == 0:
             return best_path
         labels = self.search(probs)
-        if "".join(self.charset.char(i) for i in labels) == best_path.text:
+        # Compared as both decoders write it (``latin_marks``), so an agreeing beam costs no alignment.
+        if latin_marks("".join(self.charset.char(i) for i in labels)) == best_path.text:
             return best_path
         return _aligned(probs, labels, self.charset)
 
