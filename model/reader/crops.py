@@ -15,6 +15,11 @@ MARGIN = 0.05
 TRIM_MARGIN = (0.12, 0.3)  # above/below, left/right
 # Rows or columns this full of ink are rules (table borders, underlines), not text.
 RULE_FILL = 0.7
+# Between a line's body (rows at least half as full as its fullest) and a crop edge that ink runs
+# into, the emptiest row is where a neighbouring line touches this one if it holds under NECK of the
+# fullest row's ink, and the ink beyond it rises again to SLIVER of it and spreads over at least
+# SPREAD of the body's width (the bowl of a lone g or y under a short word does not).
+NECK, SLIVER, SPREAD = 0.1, 0.15, 0.5
 
 
 def side_lengths(corners: np.ndarray) -> tuple[float, float]:
@@ -51,6 +56,7 @@ def trim_to_ink(crop: np.ndarray) -> np.ndarray:
     ink = _ink(crop)
     ink[:, ink.mean(axis=0) > RULE_FILL] = False
     ink[ink.mean(axis=1) > RULE_FILL, :] = False
+    _part_touching_lines(ink)
     bands = _runs(ink.any(axis=1))
     if not bands:
         return crop
@@ -66,6 +72,33 @@ def trim_to_ink(crop: np.ndarray) -> np.ndarray:
     background = int(np.median(crop))
     trimmed = crop[top:bottom, left:right]
     return cv2.copyMakeBorder(trimmed, pad_y, pad_y, pad_x, pad_x, cv2.BORDER_CONSTANT, value=background)
+
+
+def _part_touching_lines(ink: np.ndarray) -> None:
+    """Clears the row where a sliver of the line above or below touches this line (descenders of
+    tightly set lines meet the next line's ascenders), so that trimming can drop the sliver."""
+    fill = ink.mean(axis=1)
+    peak = float(fill.max(initial=0.0))
+    if peak == 0.0:
+        return
+    body = np.nonzero(fill >= 0.5 * peak)[0]
+    for edge, stretch in ((0, fill[: body[0]]), (len(fill) - 1, fill[body[-1] + 1 :])):
+        if fill[edge] == 0.0 or stretch.size < 2:
+            continue
+        # Of equally empty rows, the one nearest the edge: the line keeps all it can of itself.
+        neck = int(np.argmin(stretch)) if edge == 0 else stretch.size - 1 - int(np.argmin(stretch[::-1]))
+        row = neck if edge == 0 else body[-1] + 1 + neck
+        beyond = ink[:row] if edge == 0 else ink[row + 1 :]
+        if stretch[neck] >= NECK * peak or not beyond.size or beyond.mean(axis=1).max() < SLIVER * peak:
+            continue
+        if _spread(beyond) >= SPREAD * _spread(ink[body[0] : body[-1] + 1]):
+            ink[row] = False
+
+
+def _spread(ink: np.ndarray) -> int:
+    """Columns from the first to the last that hold ink."""
+    cols = np.nonzero(ink.any(axis=0))[0]
+    return int(cols[-1] - cols[0] + 1) if cols.size else 0
 
 
 def restack_vertical(column: np.ndarray, gap: float = 0.25) -> np.ndarray:

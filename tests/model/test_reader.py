@@ -10,7 +10,7 @@ import pytest
 from model.checkpoint import DEFAULT_WEIGHTS
 from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
 from model.metrics import AccuracyMeter
-from model.reader.crops import restack_vertical, straighten
+from model.reader.crops import TRIM_MARGIN, restack_vertical, straighten, trim_to_ink
 from model.reader.pipeline import ModeError, PageReader, angle_of, turned, upright_points
 from model.reader.recognise import width_batches
 from model.reader.rules import find_rules
@@ -57,6 +57,30 @@ def test_straighten_undoes_a_quarter_turn():
     assert abs(back.shape[0] - h) <= 1 and abs(back.shape[1] - w) <= 1
     back = cv2.resize(back, (w, h), interpolation=cv2.INTER_LINEAR)
     assert np.abs(back.astype(int) - line.astype(int)).mean() < 8
+
+
+def _line_crop(below: str) -> np.ndarray:
+    """A 60-row crop: a line's body (rows 10-35, a third of it ink) and sparse descenders below it
+    (rows 35-45) that run on to the edge as ``below`` says: into the next line's ascenders across
+    the width, into a bowl under one word, or on as thin descenders."""
+    crop = np.full((60, 300), 255, np.uint8)
+    crop[10:35, ::3] = 0
+    crop[35:45, ::40] = 0
+    if below == "next line":
+        crop[45:60, ::6] = 0
+    elif below == "bowl":
+        crop[45:60, :60:3] = 0
+    else:
+        crop[45:60, ::40] = 0
+    return crop
+
+
+def test_trimming_drops_the_next_line_where_it_touches_this_one():
+    # Cut at the emptiest row nearest the next line: rows 10-44 are kept.
+    assert trim_to_ink(_line_crop("next line")).shape[0] == 34 + 2 * round(TRIM_MARGIN[0] * 34)
+    # Ink that runs into the edge under one word only, or thinly, is the line's own.
+    for below in ("bowl", "descenders"):
+        assert trim_to_ink(_line_crop(below)).shape[0] == 50 + 2 * round(TRIM_MARGIN[0] * 50)
 
 
 def test_width_batches_keep_similar_widths_together():
