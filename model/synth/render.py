@@ -71,10 +71,15 @@ def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.R
     advance = [font.getlength(c) + spacing for c in text] if spacing else []
     text_width = max(1, int(sum(advance) - spacing if spacing else font.getlength(text)))
     ascent, descent = font.getmetrics()
+    line_height = ascent + descent
     pad_x = [rng.randint(0, size // 2) for _ in range(2)]
     pad_top, pad_bottom = rng.randint(0, size // 4), rng.randint(0, size // 4)
+    slivers = _sliver_sides(rng) if len(text) > 1 else (0.0, 0.0)
+    # A page's line crop reaches into the lines above and below by up to a third of a line.
+    pad_top += int(slivers[0] * line_height)
+    pad_bottom += int(slivers[1] * line_height)
     width = text_width + sum(pad_x) + 2 * stroke
-    height = ascent + descent + pad_top + pad_bottom
+    height = line_height + pad_top + pad_bottom
 
     canvas = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(canvas)
@@ -85,14 +90,23 @@ def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.R
         for char, step in zip(text, advance):
             draw.text((x, pad_top), char, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
             x += step
-    if rng.random() < 0.08 and len(text) > 1:
-        # Slivers of the neighbouring lines, as in loose crops from a page: their strokes are the
-        # same font and script, shuffled so they never spell the label.
-        line_height = ascent + descent
-        visible = int(line_height * rng.uniform(0.1, 0.3))
-        y = visible - line_height if rng.random() < 0.5 else height - visible
-        draw.text((pad_x[0] + rng.randint(-size, size), y), "".join(rng.sample(text, len(text))), font=font, fill=255)
+    # The neighbouring lines are set in the same font and script at a page's leading (0.9-1.3 lines
+    # apart, so their descenders and ascenders may touch this line's), shuffled so they never spell
+    # the label.
+    leading = int(line_height * rng.uniform(0.9, 1.3))
+    for side, share in zip((-1, 1), slivers):
+        if share:
+            neighbour = "".join(rng.sample(text, len(text)))
+            draw.text((pad_x[0] + rng.randint(-size, size), pad_top + side * leading), neighbour, font=font, fill=255)
     return np.asarray(canvas, np.float32) / 255.0, pad_top + ascent
+
+
+def _sliver_sides(rng: random.Random) -> tuple[float, float]:
+    """How far (in line heights) the crop reaches into the line above and the line below; mostly 0."""
+    if rng.random() >= 0.15:
+        return 0.0, 0.0
+    above, below = rng.choice([(True, False), (False, True), (True, True)])
+    return (rng.uniform(0.05, 0.35) if above else 0.0), (rng.uniform(0.05, 0.35) if below else 0.0)
 
 
 def print_defects(mask: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
