@@ -28,6 +28,7 @@ from model.export import detector_torchscript, to_torchscript
 from model.language import DEFAULT_LM
 from model.preprocessing import to_gray
 from model.reader.crops import restack_vertical, side_lengths, straighten, trim_to_ink
+from model.reader.markers import grown_over_marker
 from model.reader.order import reading_order
 from model.reader.recognise import LineRecogniser
 from model.reader.rules import find_rules
@@ -163,6 +164,7 @@ class PageReader:
         boxes = [d.box for d in detections]
         quarter_turns, readings = self._orient(gray, boxes)
         readings = [self._retry_upside_down(gray, r) for r in readings]
+        readings = self._with_markers(gray, readings)
         readings = [r for r in readings if r.decoded.text.strip() and not _noise(r.decoded)]
         if len(readings) > 1:  # one line or none has no order to find (nor rules to look for)
             upright = np.stack([upright_points(r.corners, quarter_turns, width, height) for r in readings])
@@ -217,6 +219,23 @@ class PageReader:
             zip(rest, self._read(gray, [boxes[i] for i in rest], best_turn))
         )
         return best_turn, [readings[i] for i in range(len(boxes))]
+
+    def _with_markers(self, gray: np.ndarray, readings: list[Reading]) -> list[Reading]:
+        """Lines with a list marker before them (``markers.py``) grown over it and read again."""
+        boxes = [r.corners for r in readings]
+        grown = {}
+        for i, reading in enumerate(readings):
+            if not reading.vertical:
+                corners = grown_over_marker(gray, reading.corners, boxes[:i] + boxes[i + 1 :])
+                if corners is not None:
+                    grown[i] = corners
+        if not grown:
+            return readings
+        decoded = self.recogniser.read([_prepare(straighten(gray, c), False) for c in grown.values()])
+        readings = list(readings)
+        for (i, corners), reread in zip(grown.items(), decoded):
+            readings[i] = Reading(corners, False, reread)
+        return readings
 
     def _retry_upside_down(self, gray: np.ndarray, reading: Reading) -> Reading:
         if reading.decoded.confidence >= RETRY_CONFIDENCE:

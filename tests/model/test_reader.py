@@ -11,6 +11,7 @@ from model.checkpoint import DEFAULT_WEIGHTS
 from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
 from model.metrics import AccuracyMeter
 from model.reader.crops import TRIM_MARGIN, restack_vertical, straighten, trim_to_ink
+from model.reader.markers import grown_over_marker
 from model.reader.pipeline import ModeError, PageReader, angle_of, turned, upright_points
 from model.reader.recognise import width_batches
 from model.reader.rules import find_rules
@@ -81,6 +82,43 @@ def test_trimming_drops_the_next_line_where_it_touches_this_one():
     # Ink that runs into the edge under one word only, or thinly, is the line's own.
     for below in ("bowl", "descenders"):
         assert trim_to_ink(_line_crop(below)).shape[0] == 50 + 2 * round(TRIM_MARGIN[0] * 50)
+
+
+BULLETED = ["实现了一致性哈希算法", "后台资源占用率减少百分之八", "支持 Unicode 字体"]
+
+
+def _bulleted_page(marker: str = "dot") -> np.ndarray:
+    """``BULLETED`` as a list whose markers stand a tab (1.5 lines) before the items: dots, too-big
+    squares, or none."""
+    size = 36
+    page = render_page(BULLETED, size=size)
+    page = np.ascontiguousarray(np.pad(page, ((0, 0), (3 * size, 0)), constant_values=255))
+    for i in range(len(BULLETED)):
+        x, y = 2 * size + 3 * size - int(1.5 * size), 2 * size + int(i * size * 1.8) + size // 2 + 2
+        if marker == "dot":
+            cv2.circle(page, (x, y), size // 7, 0, -1)
+        elif marker == "big":
+            cv2.rectangle(page, (x - size // 2, y - size // 2), (x + size // 2, y + size // 2), 0, -1)
+    return page
+
+
+def test_a_marker_before_a_line_grows_its_box():
+    page = _bulleted_page("dot")
+    line = np.float32([[180, 72], [560, 72], [560, 112], [180, 112]])  # the first item, without its dot
+    grown = grown_over_marker(page, line, [])
+    assert grown is not None
+    assert grown[0][0] < 180 - 1.5 * 36 - 36 // 7 and grown[3][0] == grown[0][0]
+    np.testing.assert_array_equal(grown[1:3], line[1:3])
+    # Not a marker: nothing there, a block too big for one, ink inside another box.
+    assert grown_over_marker(_bulleted_page("none"), line, []) is None
+    assert grown_over_marker(_bulleted_page("big"), line, []) is None
+    assert grown_over_marker(page, line, [np.float32([[100, 60], [170, 60], [170, 120], [100, 120]])]) is None
+
+
+def test_bulleted_items_are_read_with_their_markers(reader):
+    result = reader.read(cv2.cvtColor(_bulleted_page("dot"), cv2.COLOR_GRAY2BGR), mode="page")
+    assert [line["text"][:1] for line in result["lines"]] == ["•"] * len(BULLETED)
+    assert accuracy(result["text"], "\n".join(f"• {item}" for item in BULLETED)) >= 0.9
 
 
 def test_width_batches_keep_similar_widths_together():
