@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 BLANK = 0
-VERSION = "v2"
+VERSION = "v3"
 DEFAULT_PATH = Path(__file__).with_name(f"charset_{VERSION}.txt")
 
 # Punctuation and symbols that Chinese documents use beside the GB2312 hanzi: full-width forms of
@@ -28,6 +28,10 @@ LATIN_EXTRA = (
     "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝßàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿŒœ"
     "–•«»„‚‹›€£¢©®¿¡"
 )
+# v3 appends the marks of forms: ballot boxes (empty, ticked, crossed; □ stays the geometric square),
+# the reference mark ※ of Chinese and Japanese notes, and ticks and crosses. Few CJK faces draw the
+# boxes, so the line renderer borrows them from a symbol face (``model.synth.render``).
+FORM_MARKS = "☐☑☒※√✓✔✗"
 # The marks only Chinese text uses, as a line without a hanzi means them: a lone dot or tick at the
 # foot of a Latin word is its full stop or comma, a shape the network alone cannot tell from 。 or 、
 # (it sees a few frames, not the script of the whole line).
@@ -69,6 +73,11 @@ def build_v1() -> list[str]:
 def build_v2() -> list[str]:
     """The v2 alphabet: v1, then the Latin extras."""
     return build_v1() + list(LATIN_EXTRA)  # Charset refuses duplicates
+
+
+def build_v3() -> list[str]:
+    """The v3 alphabet: v2, then the form marks."""
+    return build_v2() + list(FORM_MARKS)
 
 
 class Charset:
@@ -137,7 +146,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Write the versioned charset file.")
     parser.add_argument("--out", type=Path, default=DEFAULT_PATH)
     args = parser.parse_args(argv)
-    Charset(build_v2(), VERSION).save(args.out)
+    Charset(build_v3(), VERSION).save(args.out)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,8 @@ class Corpus:
             (0.08, self.document_line),
             (0.06, self.receipt_line),
             (0.04, self.short_token),
-            (0.10, self.random_hanzi),
+            (0.09, self.random_hanzi),
+            (0.01, self.form),
             (0.02, self.random_chars),
             (0.03, self.plate),
             (0.06, self.shop_sign),
@@ -350,6 +351,29 @@ class Corpus:
             body += f"{rng.randint(1, 500)}{rng.choice(['min', 's', 'h', 'km/h', 'mm', 'kPa', 'V', 'mA', '℃', 'Hz'])}"
             body += rng.choice(["", "", "；", "。", "，", ")", "）"])
         return f"{marker}{rng.choice(['', ' ', ' '])}{body}"
+
+    def form(self, rng: random.Random) -> str:
+        """A line of a form: options behind ballot boxes (some ticked or crossed), a note under a
+        reference mark, or an item ticked off."""
+        zh = rng.random() < 0.7
+
+        def phrase() -> str:
+            if zh:
+                return self.chinese_sentence(rng, rng.randint(1, 6)).rstrip(CN_PUNCT_END + CN_PUNCT_INNER)
+            return " ".join(self.english_words(rng, rng.randint(1, 3)))
+
+        roll = rng.random()
+        if roll < 0.6:
+            gap = rng.choice([" ", "  ", "   "])
+            boxes = [rng.choice("☐☐☐☑☒") for _ in range(rng.randint(1, 5))]
+            options = gap.join(f"{box}{rng.choice(['', ' '])}{phrase()}" for box in boxes)
+            label = f"{phrase()}{'：' if zh else ':'} " if rng.random() < 0.4 else ""
+            return label + options
+        if roll < 0.8:
+            note = self.chinese_sentence(rng, rng.randint(6, 24)) if zh else self.english_prose(rng)
+            return f"※{rng.choice(['', ' '])}{note}"
+        mark = rng.choice("√✓✔✗")
+        return f"{mark} {phrase()}" if rng.random() < 0.7 else f"{phrase()} {mark}"
 
     def receipt_line(self, rng: random.Random) -> str:
         """Upper-case till-roll lines: items, quantities, prices, totals and tax notes."""

@@ -16,9 +16,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from model.charset import FORM_MARKS
 from model.synth.fonts import FontFace
 
 Colour = tuple[int, int, int]
+# Marks a line's face may lack, drawn from another face (``LineRenderer.glyph_fonts``).
+BORROWED = frozenset(FORM_MARKS)
 
 
 @lru_cache(maxsize=4096)  # every face at every size drawn: 150 x 27
@@ -38,19 +41,36 @@ class LineRenderer:
         self.degradation = degradation
 
     def pick_font(self, text: str, rng: random.Random) -> FontFace:
+        """A face that draws ``text``, the form marks (``BORROWED``) apart if no face draws it all."""
         ascii_only = text.isascii()
         # Latin text is drawn by a Latin font most of the time, as in real English documents.
         pool = self.fonts if ascii_only and rng.random() < 0.7 else self.cjk_fonts or self.fonts
-        candidates = [f for f in pool if f.covers(text)] or [f for f in self.fonts if f.covers(text)]
-        if not candidates:
-            raise ValueError(f"no font draws every character of {text!r}")
-        return rng.choice(candidates)
+        for needed in (text, "".join(c for c in text if c not in BORROWED)):
+            candidates = [f for f in pool if f.covers(needed)] or [f for f in self.fonts if f.covers(needed)]
+            if candidates:
+                return rng.choice(candidates)
+        raise ValueError(f"no font draws every character of {text!r}")
+
+    def borrowed_glyphs(
+        self, text: str, face: FontFace, size: int, rng: random.Random
+    ) -> dict[str, ImageFont.FreeTypeFont]:
+        """The characters of ``text`` that ``face`` lacks, each with the font of a face that draws
+        them all, as a word processor substitutes a symbol face; empty when ``face`` draws them."""
+        missing = {c for c in text if c != " " and c not in face.coverage}
+        if not missing:
+            return {}
+        lenders = [f for f in self.fonts if f.coverage.issuperset(missing)]
+        if not lenders:
+            raise ValueError(f"no font draws {''.join(sorted(missing))!r}")
+        lender = rng.choice(lenders)
+        # A symbol face's boxes are smaller than a hanzi at the same size; documents often enlarge them.
+        return dict.fromkeys(missing, cached_font(lender.path, lender.index, int(size * rng.uniform(1.0, 1.3))))
 
     def render(self, text: str, rng: random.Random) -> np.ndarray:
         face = self.pick_font(text, rng)
         size = rng.randint(22, 48)
         font = cached_font(face.path, face.index, size)
-        mask, baseline = _text_mask(text, font, size, rng)
+        mask, baseline = _text_mask(text, font, size, rng, self.borrowed_glyphs(text, face, size, rng))
         mask = print_defects(mask, size, rng)
         if rng.random() < 0.3:  # crops cut tight to the ink, as detectors and annotators often do
             mask = _crop_to_ink(mask, rng)
@@ -64,12 +84,21 @@ class LineRenderer:
         return degrade(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), rng, self.degradation)
 
 
-def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.Random) -> tuple[np.ndarray, int]:
-    """Ink coverage (float32, 0-1) of the line with random margins, and the baseline row."""
+def _text_mask(
+    text: str,
+    font: ImageFont.FreeTypeFont,
+    size: int,
+    rng: random.Random,
+    borrowed: dict[str, ImageFont.FreeTypeFont] | None = None,
+) -> tuple[np.ndarray, int]:
+    """Ink coverage (float32, 0-1) of the line with random margins, and the baseline row. The
+    characters in ``borrowed`` are drawn in their own font."""
+    borrowed = borrowed or {}
+    fonts = [borrowed.get(c, font) for c in text]
     spacing = rng.choice([0, 0, 0, 0, rng.randint(-1, 2), rng.randint(2, 8)]) * size // 32
     stroke = 1 if rng.random() < 0.06 else 0  # fake bold
-    advance = [font.getlength(c) + spacing for c in text] if spacing else []
-    text_width = max(1, int(sum(advance) - spacing if spacing else font.getlength(text)))
+    advance = [f.getlength(c) + spacing for c, f in zip(text, fonts)] if spacing or borrowed else []
+    text_width = max(1, int(sum(advance) - spacing if advance else font.getlength(text)))
     ascent, descent = font.getmetrics()
     line_height = ascent + descent
     pad_x = [rng.randint(0, size // 2) for _ in range(2)]
@@ -83,12 +112,15 @@ def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.R
 
     canvas = Image.new("L", (width, height), 0)
     draw = ImageDraw.Draw(canvas)
-    if spacing == 0:
+    if not advance:
         draw.text((pad_x[0], pad_top), text, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
     else:
         x = float(pad_x[0])
-        for char, step in zip(text, advance):
-            draw.text((x, pad_top), char, font=font, fill=255, stroke_width=stroke, stroke_fill=255)
+        for char, glyph_font, step in zip(text, fonts, advance):
+            # On the baseline, so that a borrowed glyph stands on the same line as its neighbours.
+            draw.text(
+                (x, pad_top + ascent), char, font=glyph_font, anchor="ls", fill=255, stroke_width=stroke, stroke_fill=255
+            )
             x += step
     # The neighbouring lines are set in the same font and script at a page's leading (0.9-1.3 lines
     # apart, so their descenders and ascenders may touch this line's), shuffled so they never spell
@@ -97,6 +129,7 @@ def _text_mask(text: str, font: ImageFont.FreeTypeFont, size: int, rng: random.R
     for side, share in zip((-1, 1), slivers):
         if share:
             neighbour = "".join(rng.sample(text, len(text)))
+            neighbour = "".join(c for c in neighbour if c not in borrowed)
             draw.text((pad_x[0] + rng.randint(-size, size), pad_top + side * leading), neighbour, font=font, fill=255)
     return np.asarray(canvas, np.float32) / 255.0, pad_top + ascent
 

@@ -2,11 +2,13 @@ import pytest
 
 from model.charset import (
     BLANK,
+    FORM_MARKS,
     LATIN_EXTRA,
     Charset,
     CharsetError,
     build_v1,
     build_v2,
+    build_v3,
     gb2312_hanzi,
 )
 
@@ -17,21 +19,23 @@ def charset() -> Charset:
 
 
 def test_committed_file_matches_derivation(charset):
-    assert charset.chars == build_v2()
-    assert charset.version == "v2"
+    assert charset.chars == build_v3()
+    assert charset.version == "v3"
 
 
-def test_v2_keeps_every_v1_index(charset):
-    # Weights trained on v1 grow into v2 only because v1's classes come first, in order.
-    v1 = build_v1()
+def test_each_version_keeps_every_index_of_the_one_before(charset):
+    # Weights trained on an older alphabet grow into a newer one only because its classes come
+    # first, in order.
+    v1, v2 = build_v1(), build_v2()
     assert charset.chars[: len(v1)] == v1
-    assert "".join(charset.chars[len(v1) :]) == LATIN_EXTRA
+    assert "".join(charset.chars[len(v1) : len(v2)]) == LATIN_EXTRA
+    assert "".join(charset.chars[len(v2) :]) == FORM_MARKS
 
 
 def test_contents(charset):
     assert len(gb2312_hanzi()) == 6763
     assert all(chr(c) in charset for c in range(0x20, 0x7F))
-    for char in "，。、；：？！“”（）《》【】éüßç–•«»€":
+    for char in "，。、；：？！“”（）《》【】éüßç–•«»€☐☒※✓":
         assert char in charset
     assert charset.num_classes == len(charset) + 1
 
