@@ -43,6 +43,7 @@ SERVING_MODULES = (
     "detector/preprocessing.py",
     "reader/__init__.py",
     "reader/crops.py",
+    "reader/markers.py",
     "reader/order.py",
     "reader/pipeline.py",
     "reader/recognise.py",
