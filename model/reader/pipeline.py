@@ -54,7 +54,7 @@ QUARTER_RETRY = 0.5
 # Page lines of at most NOISE_LENGTH characters read less confidently than NOISE_CONFIDENCE are left
 # out: nearly all are pictures, halftone and specks read as one or two random characters. Longer
 # lines are kept however they read: even a poor reading of a real line is mostly right.
-NOISE_CONFIDENCE = 0.3
+NOISE_CONFIDENCE = 0.5
 NOISE_LENGTH = 3
 
 

@@ -20,7 +20,7 @@ from model.charset import FORM_MARKS
 from model.synth.fonts import FontFace
 
 Colour = tuple[int, int, int]
-# Marks a line's face may lack, drawn from another face (``LineRenderer.glyph_fonts``).
+# Marks a line's face may lack, drawn from another face (``LineRenderer.borrowed_glyphs``).
 BORROWED = frozenset(FORM_MARKS)
 
 
