@@ -38,9 +38,14 @@ FORM_MARKS = "☐☑☒※√✓✔✗"
 LATIN_MARKS = str.maketrans({"。": ".", "、": ","})
 
 
+def is_hanzi(char: str) -> bool:
+    """A CJK unified ideograph (the basic block, which holds every GB2312 hanzi)."""
+    return 0x4E00 <= ord(char) <= 0x9FFF
+
+
 def latin_marks(text: str) -> str:
     """``text`` with 。 and 、 as . and , when it has no hanzi to belong to."""
-    if any("\u4e00" <= c <= "\u9fff" for c in text):
+    if any(is_hanzi(c) for c in text):
         return text
     return text.translate(LATIN_MARKS)
 

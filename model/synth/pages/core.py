@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from model.charset import Charset
+from model.charset import Charset, is_hanzi
 from model.synth.corpus import Corpus
 from model.synth.fonts import FontFace
 from model.synth.pages.typefaces import Fonts, Type
@@ -112,10 +112,6 @@ def _column_mask(text: str, kind: Type, advance: float) -> tuple[np.ndarray, int
             x, y = x + 0.5 * size, y - 0.55 * size
         draw.text((x, y), char, font=font, fill=255)
     return np.asarray(canvas, np.float32) / 255.0, margin
-
-
-def is_hanzi(char: str) -> bool:
-    return 0x4E00 <= ord(char) <= 0x9FFF
 
 
 def quad(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:

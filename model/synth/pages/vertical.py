@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import re
 
+from model.charset import is_hanzi
 from model.synth.pages.colours import paper_sheet
-from model.synth.pages.core import LONG_SIDE_MAX, VERTICAL_MARKS, Kit, Sheet, clamp, is_hanzi, portrait
+from model.synth.pages.core import LONG_SIDE_MAX, VERTICAL_MARKS, Kit, Sheet, clamp, portrait
 from model.synth.pages.text import prose, short
 
 
