@@ -1,11 +1,15 @@
 # Two commands set everything up on a fresh Debian machine with Python 3.11 and Java 17:
 #   make run    install, build the .mar from the committed weights, start TorchServe + gateway
-#   make test   install and run every test (unit, integration, browser)
+#   make test   install and run every test (lint, unit, integration, browser)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-VENV_STAMP := $(VENV)/.installed
+# One virtualenv, three layers of packages: runtime (make run), + training (make train, lm, eval),
+# + tests (make test, lint). Each stamp records that its layer is installed.
+RUNTIME_STAMP := $(VENV)/.runtime
+TRAIN_STAMP := $(VENV)/.train
+TEST_STAMP := $(VENV)/.test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 MODEL_NAME := crnn_ocr
@@ -29,14 +33,24 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-ebgaramond fonts-linuxlibertine
 BROWSER_PACKAGES := chromium chromium-driver
 
-.PHONY: run stop test archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser help
+.PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser help
 
 help:
-	@echo "make run | stop | test | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
+	@echo "make run | stop | test | lint | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
 
-$(VENV_STAMP): requirements.txt
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q -r requirements.txt
+	touch $@
+
+$(TRAIN_STAMP): requirements-train.txt $(RUNTIME_STAMP)
+	$(VENV)/bin/pip install -q -r requirements-train.txt
+	touch $@
+
+$(TEST_STAMP): requirements-test.txt $(TRAIN_STAMP)
+	$(VENV)/bin/pip install -q -r requirements-test.txt
 	touch $@
 
 # Installs only what is missing, so repeated runs cost nothing. A package counts as present only when
@@ -64,22 +78,22 @@ fonts:
 browser:
 	$(call apt_install,$(BROWSER_PACKAGES))
 
-$(MAR): $(VENV_STAMP) $(WEIGHTS) $(DETECTOR_WEIGHTS) $(LM) handler/ocr_handler.py $(wildcard model/*.py) \
-		$(wildcard model/detector/*.py) $(wildcard model/reader/*.py) archive/build.py \
-		archive/model-config.yaml archive/requirements.txt
+$(MAR): $(RUNTIME_STAMP) $(WEIGHTS) $(DETECTOR_WEIGHTS) $(LM) handler/ocr_handler.py model/__init__.py \
+		$(shell find model/inference -name '*.py') model/training/export.py model/training/checkpoint.py \
+		archive/build.py archive/model-config.yaml archive/requirements.txt
 	$(PY) -m archive.build --weights $(WEIGHTS) --detector $(DETECTOR_WEIGHTS) --lm $(LM) --export-path model-store
 
 archive: $(MAR)
 
-run: $(VENV_STAMP) java $(MAR)
+run: $(RUNTIME_STAMP) java $(MAR)
 	@mkdir -p logs run
 	@if curl -sf http://127.0.0.1:8080/ping >/dev/null 2>&1; then echo "TorchServe is already running"; else \
 		LOG_LOCATION=logs METRICS_LOCATION=logs $(VENV)/bin/torchserve --start --ncs \
 			--model-store model-store --ts-config config.properties \
 			--models $(MODEL_NAME)=$(MODEL_NAME).mar > logs/torchserve.out 2>&1; fi
 	@if [ -f run/gateway.pid ] && kill -0 $$(cat run/gateway.pid) 2>/dev/null; then echo "gateway is already running"; else \
-		$(VENV)/bin/gunicorn --daemon --pid run/gateway.pid --bind 0.0.0.0:$(GATEWAY_PORT) --workers 2 \
-			--timeout 60 --access-logfile logs/gateway-access.log --error-logfile logs/gateway.log \
+		$(VENV)/bin/gunicorn --config gateway/gunicorn.conf.py --daemon --pid run/gateway.pid \
+			--bind 0.0.0.0:$(GATEWAY_PORT) --access-logfile logs/gateway-access.log --error-logfile logs/gateway.log \
 			gateway.wsgi:app; fi
 	@echo -n "waiting for the model"; for i in $$(seq $(READY_TIMEOUT_S)); do \
 		if curl -sf $(GATEWAY_URL)/readyz >/dev/null 2>&1; then echo " ready"; break; fi; \
@@ -93,35 +107,40 @@ stop:
 	@-[ -x $(VENV)/bin/torchserve ] && $(VENV)/bin/torchserve --stop
 	@-if [ -f run/gateway.pid ]; then kill $$(cat run/gateway.pid) 2>/dev/null; rm -f run/gateway.pid; echo "gateway stopped"; fi
 
-test: $(VENV_STAMP) java fonts browser
+test: $(TEST_STAMP) java fonts browser lint
 	$(PY) -m pytest tests
 
-# Trains (or resumes from runs/crnn/last.pt); then `python -m model.export publish runs/crnn/best.pt`
+# Style and obvious bugs (ruff; its settings are in pyproject.toml).
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Trains (or resumes from runs/crnn/last.pt); then `python -m model.training.export publish runs/crnn/best.pt`
 # stores the weights that `make archive` packs.
 TRAIN_ARGS ?=
-train: $(VENV_STAMP) fonts
-	$(PY) -m model.train --run runs/crnn $(TRAIN_ARGS)
+train: $(TRAIN_STAMP) fonts
+	$(PY) -m model.training.recogniser --run runs/crnn $(TRAIN_ARGS)
 
 # Trains (or resumes from runs/detector/last.pt) the text-line detector on synthetic pages; then
-# `python -m model.export publish-detector runs/detector/best.pt` stores the weights the archive packs.
+# `python -m model.training.export publish-detector runs/detector/best.pt` stores the weights the archive packs.
 DETECTOR_ARGS ?=
-train-detector: $(VENV_STAMP) fonts
-	$(PY) -m model.detector.train --run runs/detector $(DETECTOR_ARGS)
+train-detector: $(TRAIN_STAMP) fonts
+	$(PY) -m model.training.detector --run runs/detector $(DETECTOR_ARGS)
 
 # Rebuilds the committed character language model of the beam search from the training corpus
 # (1 M seeded lines, ~40 s): the same file every time, unless the corpus code or charset changed.
-lm: $(VENV_STAMP)
-	$(PY) -m model.language --out $(LM)
+lm: $(TRAIN_STAMP)
+	$(PY) -m model.training.language_model --out $(LM)
 
 # Accuracy of the committed weights as served, per kind of line on the seeded synthetic validation
 # set and per category on the real lines in ../shared/eval/lines.
-eval: $(VENV_STAMP) fonts
-	$(PY) -m model.evaluate --weights $(WEIGHTS)
+eval: $(TRAIN_STAMP) fonts
+	$(PY) -m model.training.evaluate --weights $(WEIGHTS)
 
 # Speed and memory: one-thread latency of a 20-character line, synthetic lines rendered per second
 # on one core, the whole service under a bounded sustained load (latency percentiles, throughput,
 # server memory before and after), then one A4 page at 150 dpi (~30 lines) through the gateway.
-bench: $(VENV_STAMP) java fonts
+bench: $(TEST_STAMP) java fonts
 	$(PY) -m tests.bench.model_latency
 	$(PY) -m tests.bench.render_speed
 	$(PY) -m tests.bench.service
@@ -139,13 +158,13 @@ $(PEERS_STAMP): requirements-peers.txt
 	$(PEERS_VENV)/bin/pip install -q -r requirements-peers.txt
 	touch $@
 
-bench-accuracy: $(VENV_STAMP) $(PEERS_STAMP)
+bench-accuracy: $(TEST_STAMP) $(PEERS_STAMP)
 	$(call apt_install,$(TESSERACT_PACKAGES))
 	$(PY) -m tests.bench.accuracy --peers-python $(PEERS_VENV)/bin/python
 
 # Whole pages: our page reader next to Tesseract (chi_sim+eng, psm 3) and RapidOCR 1.4 and 3 (detection,
 # direction classifier, recognition) on the real pages in ../shared/eval/pages and 40 seeded synthetic
 # pages: one table of page-level character accuracy and median seconds per page, per category.
-bench-pages: $(VENV_STAMP) $(PEERS_STAMP) fonts
+bench-pages: $(TEST_STAMP) $(PEERS_STAMP) fonts
 	$(call apt_install,$(TESSERACT_PACKAGES))
 	$(PY) -m tests.bench.pages --peers-python $(PEERS_VENV)/bin/python

@@ -1,10 +1,10 @@
 """Build ``crnn_ocr.mar``: one reproducible, self-contained TorchServe archive.
 
-The archive root holds the recogniser's TorchScript weights, ``ocr_handler.py``, ``charset.txt``,
-``model_config.json``, the character language model ``lm.npz``, the detector's
-``detector.torchscript.pt`` and ``detector_config.json``, and the ``model`` package modules the
-handler imports, so a TorchServe host needs only the archive (plus the Python packages in
-``archive/requirements.txt``).
+The archive root holds ``ocr_handler.py``, the archive folder that ``model.training.export`` writes
+(both networks in TorchScript, the charset, the language model and the settings tuned with them) and
+the whole ``model.inference`` package, copied as it is: it imports nothing outside itself, so there
+is no list of modules to keep. A TorchServe host needs only the archive (plus the Python packages
+in ``archive/requirements.txt``, the runtime pins the handler imports).
 """
 
 from __future__ import annotations
@@ -17,52 +17,25 @@ import sys
 import tempfile
 from pathlib import Path
 
-from model.checkpoint import DEFAULT_WEIGHTS
-from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
-from model.export import export_detector, export_serving
-from model.language import DEFAULT_LM
+from model.training.export import export_serving
+from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_NAME = "crnn_ocr"
-# The slice of the model package that serving imports (no training, synthesis or fonts).
-SERVING_MODULES = (
-    "__init__.py",
-    "charset.py",
-    "checkpoint.py",
-    "config.py",
-    "decoding.py",
-    "export.py",
-    "language.py",
-    "network.py",
-    "preprocessing.py",
-    "detector/__init__.py",
-    "detector/boxes.py",
-    "detector/checkpoint.py",
-    "detector/inference.py",
-    "detector/network.py",
-    "detector/preprocessing.py",
-    "reader/__init__.py",
-    "reader/crops.py",
-    "reader/markers.py",
-    "reader/order.py",
-    "reader/pipeline.py",
-    "reader/recognise.py",
-    "reader/rules.py",
-)
+# What serving runs: the package, and the package above it (an __init__ with a docstring only).
+INFERENCE = ROOT / "model" / "inference"
 
 log = logging.getLogger("archive")
 
 
 def stage(weights: Path, detector: Path, lm: Path, staging: Path) -> Path:
-    """Lay out the archive's extra files on purpose: ``--extra-files`` copies a folder's contents."""
+    """Lay out the archive's files on purpose: ``--extra-files`` copies a folder's contents."""
     extra = staging / "extra"
-    script = export_serving(weights, extra, lm)
-    export_detector(detector, extra)
+    script = export_serving(weights, detector, lm, extra)
     shutil.move(script, staging / script.name)
-    package = extra / "model"
-    for name in SERVING_MODULES:
-        (package / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / "model" / name, package / name)
+    (extra / "model").mkdir()
+    shutil.copy2(ROOT / "model" / "__init__.py", extra / "model" / "__init__.py")
+    shutil.copytree(INFERENCE, extra / "model" / "inference", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy2(ROOT / "handler" / "ocr_handler.py", staging / "ocr_handler.py")
     return staging / script.name
 

@@ -17,6 +17,7 @@ from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode, 
 from gateway.imagedata import data_url_media_type, decode_image_field, require_image
 from gateway.pdf import PDF_SOURCES, is_pdf, read_pdf
 from gateway.torchserve import TorchServeClient
+from model.inference.contract import MODES
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,6 @@ _HTTP_ERROR_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
 }
-
-# Reading modes of the handler: "line" (the image is one text line), "page"
-# (find the lines first), "auto" (the handler picks one from the image's shape).
-MODES = ("auto", "line", "page")
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 probes = Blueprint("probes", __name__)

@@ -9,34 +9,17 @@ still decodes the image for real and has the final word.
 
 from __future__ import annotations
 
-import base64
-
 from gateway.errors import InvalidBase64, InvalidImage, MissingImage
+from model.inference import contract
 
 
 def decode_image_field(value: object) -> bytes:
-    """Decode the request's ``image`` field to raw bytes.
-
-    Accepts plain base64 or a data URL (``data:image/png;base64,...``).
-    Whitespace and newlines anywhere are ignored (some encoders wrap lines at
-    76 characters); otherwise decoding is strict, so stray characters are
-    reported instead of silently dropped.
-    """
-    if not isinstance(value, str) or not value.strip():
-        raise MissingImage()
-    text = value.strip()
-    if text[:5].lower() == "data:":
-        header, comma, text = text.partition(",")
-        if not comma or not header.lower().endswith(";base64"):
-            raise InvalidBase64("Data URLs must be base64-encoded (data:<type>;base64,<data>).")
-    compact = "".join(text.split())
+    """Decode the request's ``image`` field (plain base64 or a base64 data URL) to raw bytes, as the
+    handler does (``model.inference.contract.decode_image_field``), with the gateway's error types."""
     try:
-        data = base64.b64decode(compact, validate=True)
-    except ValueError:  # binascii.Error, or non-ASCII characters
-        raise InvalidBase64() from None
-    if not data:
-        raise MissingImage("The image is empty.")
-    return data
+        return contract.decode_image_field(value)
+    except contract.InputError as err:
+        raise (MissingImage if err.code == MissingImage.code else InvalidBase64)(err.message) from None
 
 
 def data_url_media_type(value: object) -> str | None:

@@ -27,6 +27,7 @@ from gateway.errors import InvalidPdf, TooManyPages, UpstreamTimeout
 from gateway.imagedata import sniff_image_format
 from gateway.pdftext import TEXT_SOURCE, page_text
 from gateway.torchserve import TorchServeClient
+from model.inference.contract import weighted_confidence
 
 PDF_MAGIC = b"%PDF-"
 # PDF readers accept the header anywhere in the first 1024 bytes (some producers write junk first).
@@ -167,15 +168,10 @@ def read_pdf(
 
 def combine_pages(pages: list[dict[str, Any]]) -> dict[str, Any]:
     """One answer for the whole document from the per-page results (at least one page)."""
-    chars = [len(page["text"]) for page in pages]
-    if sum(chars):
-        confidence = sum(page["confidence"] * n for page, n in zip(pages, chars)) / sum(chars)
-    else:
-        # No text on any page: the pages' own "sure it is empty" scores.
-        confidence = sum(page["confidence"] for page in pages) / len(pages)
     return {
         "text": "\n\n".join(page["text"] for page in pages),
-        "confidence": confidence,
+        # Weighted like a page's lines; with no text on any page, the pages' own "sure it is empty".
+        "confidence": weighted_confidence(pages, empty=0.0),
         # Copies, so the lines inside pages[] stay exactly as the handler sent them.
         "lines": [{**line, "page": page["page"]} for page in pages for line in page.get("lines", [])],
         "pages": pages,

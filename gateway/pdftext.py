@@ -22,6 +22,8 @@ from typing import Any
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
+from model.inference.contract import line_entry, page_result
+
 TEXT_SOURCE = "text"
 MAX_BAD_SHARE = 0.05
 MAX_PICTURE_SHARE = 0.5
@@ -48,30 +50,15 @@ def page_text(page: pdfium.PdfPage, scale: float) -> dict[str, Any] | None:
             x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
             y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)
             corners = [(x0, y1), (x1, y1), (x1, y0), (x0, y0)]  # clockwise from the top-left
-            lines.append(
-                {
-                    "text": " ".join(text[start:end].split()),
-                    # The document's own characters, not a reading: nothing is in doubt.
-                    "confidence": 1.0,
-                    "box": [[round((x - left) * scale, 1), round((top - y) * scale, 1)] for x, y in corners],
-                    "angle": 0.0,
-                    "vertical": False,
-                }
-            )
+            box = [((x - left) * scale, (top - y) * scale) for x, y in corners]
+            # The document's own characters, not a reading: nothing is in doubt.
+            lines.append(line_entry(" ".join(text[start:end].split()), 1.0, box, 0.0, False))
     finally:
         textpage.close()
     if not lines:
         return None
     width, height = page.get_size()
-    return {
-        "text": "\n".join(line["text"] for line in lines),
-        "confidence": 1.0,
-        "lines": lines,
-        "mode": "page",
-        "rotation": 0,
-        "width": round(width * scale),
-        "height": round(height * scale),
-    }
+    return page_result(lines, round(width * scale), round(height * scale), "page", 0, empty_confidence=1.0)
 
 
 def _trustworthy(text: str) -> bool:

@@ -24,6 +24,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from model.inference.contract import is_result
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class TorchServeClient:
 
         body = _json_or_none(response)
         if response.status_code == 200:
-            if _is_result(body):
+            if is_result(body):
                 return body
             logger.error("TorchServe answered 200 without the documented result shape: %s", _snippet(response))
             raise UpstreamError()
@@ -144,16 +145,3 @@ class TorchServeClient:
             if isinstance(model, dict)
             for worker in model.get("workers") or []
         )
-
-
-def _is_result(body: object) -> bool:
-    """The documented 200 shape; the gateway tags each line of a PDF page, so lines must be objects."""
-    if not isinstance(body, dict) or not isinstance(body.get("text"), str) or not _is_number(body.get("confidence")):
-        return False
-    lines = body.get("lines", [])
-    return isinstance(lines, list) and all(isinstance(line, dict) for line in lines)
-
-
-def _is_number(value: object) -> bool:
-    # bool is an int subclass but never a valid confidence.
-    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -1,9 +1,8 @@
 """WSGI entry point for gunicorn, run from the repository root::
 
-    gunicorn --bind 127.0.0.1:5000 --workers 2 --timeout 60 gateway.wsgi:app
+    gunicorn --config gateway/gunicorn.conf.py --bind 127.0.0.1:5000 gateway.wsgi:app
 
-``--timeout`` must exceed ``OCR_UPSTREAM_TIMEOUT_S`` (30 s by default), or
-gunicorn kills a worker that is still waiting on a slow model.
+Workers and their timeout are set in ``gateway/gunicorn.conf.py``.
 
 The only module that builds an app at import time, and the only place logging
 is configured, because both are deployment decisions rather than library ones.

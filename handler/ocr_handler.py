@@ -1,21 +1,20 @@
 """TorchServe handler: single text lines and whole pages (detection, orientation, reading order).
 
-Life cycle: ``initialize`` once per worker (recogniser, detector, charset, settings, threads), then per
-batch ``preprocess`` -> ``inference`` -> ``postprocess``. Every request in a batch gets exactly one
-answer: a bad image becomes that request's own 400 JSON error and the rest of the batch goes on.
+Life cycle: ``initialize`` once per worker (the page reader assembled from the archive folder, the
+serving limits, threads), then per batch ``preprocess`` -> ``inference`` -> ``postprocess``. Every
+request in a batch gets exactly one answer: a bad image becomes that request's own 400 JSON error
+and the rest of the batch goes on.
 
 Requests are raw image bytes or JSON ``{"image": "<base64>", "mode": "auto" | "line" | "page"}``. Line
 requests of a batch are recognised in one forward pass; each page is detected on its own and its
-lines recognised in batches (``model.reader.pipeline``).
+lines recognised in batches (``model.inference.reader.pipeline``).
 
-The archive ships this file at its root next to the ``model`` package (preprocessing, charset,
-decoding, detection, reading), so serving runs the very code that training and evaluation use.
+The archive ships this file at its root next to the ``model.inference`` package, so serving runs the
+very code that evaluation and the benchmarks use.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import time
@@ -25,14 +24,9 @@ from typing import Any
 import torch
 from ts.torch_handler.base_handler import BaseHandler
 
-from model.charset import Charset
-from model.config import BeamConfig, DetectorConfig, ModelConfig
-from model.decoding import BeamDecoder
-from model.export import CHARSET_FILE, CONFIG_FILE, DETECTOR_CONFIG_FILE, DETECTOR_FILE, LM_FILE, load_torchscript
-from model.language import CharLanguageModel
-from model.preprocessing import ImageError, decode_any
-from model.reader.pipeline import ModeError, PageReader
-from model.reader.recognise import LineRecogniser
+from model.inference.assemble import archive_info, load_reader
+from model.inference.contract import InputError, decode_image_field
+from model.inference.preprocessing import decode_any
 
 log = logging.getLogger(__name__)
 
@@ -51,34 +45,19 @@ TIMING_METRICS = {
 
 class OCRHandler(BaseHandler):
     def initialize(self, context: Any) -> None:
-        """Load both TorchScript models, the charset, the language model and their settings from the
-        archive folder."""
+        """Assemble the page reader from the archive folder; read the serving limits."""
         model_dir = Path(context.system_properties["model_dir"])
+        # The serving limits are set in one place, the archive's model-config.yaml (``handler:``).
         handler_config = (getattr(context, "model_yaml_config", None) or {}).get("handler", {})
-        threads = int(handler_config.get("torch_threads", 1))
+        missing = {"torch_threads", "max_pixels"} - set(handler_config)
+        if missing:
+            raise RuntimeError(f"model-config.yaml lacks handler settings: {', '.join(sorted(missing))}")
+        threads = int(handler_config["torch_threads"])
+        self.max_pixels = int(handler_config["max_pixels"])
         torch.set_num_threads(threads)
-        serialized = context.manifest["model"]["serializedFile"]
-        recogniser = load_torchscript(model_dir / serialized).eval()
-        self.charset = Charset.from_file(model_dir / CHARSET_FILE)
-        meta = json.loads((model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
-        self.config = ModelConfig.from_dict(meta["config"])
-        with torch.inference_mode():
-            classes = recogniser(torch.zeros(1, 1, self.config.preprocess.height, 64)).shape[-1]
-        if classes != self.charset.num_classes:
-            raise RuntimeError(
-                f"model emits {classes} classes but charset {self.charset.version} has {self.charset.num_classes}"
-            )
-        # The language model's vocabulary is checked against the charset too (ValueError).
-        decode = BeamDecoder(self.charset, CharLanguageModel.load(model_dir / LM_FILE), BeamConfig(**meta["beam"]))
-        self.lines = LineRecogniser(recogniser, self.charset, self.config.preprocess, decode=decode)
-        detector_meta = json.loads((model_dir / DETECTOR_CONFIG_FILE).read_text(encoding="utf-8"))
-        detector = load_torchscript(model_dir / DETECTOR_FILE).eval()
-        self.reader = PageReader(self.lines, detector, DetectorConfig.from_dict(detector_meta["config"]))
-        self.model_info = {
-            "name": context.manifest["model"]["modelName"],
-            "charset": self.charset.version,
-            "detector_steps": detector_meta.get("trained_steps"),
-        }
+        self.reader = load_reader(model_dir)
+        self.lines = self.reader.recogniser
+        self.model_info = {"name": context.manifest["model"]["modelName"], **archive_info(model_dir)}
         self.initialized = True
         log.info("OCR handler ready: %s, %d threads", self.model_info, threads)
 
@@ -89,20 +68,18 @@ class OCRHandler(BaseHandler):
             start = time.perf_counter()
             try:
                 image_bytes, requested = parse_request(row)
-                image = decode_any(image_bytes, self.config.preprocess.max_pixels)
+                image = decode_any(image_bytes, self.max_pixels)
                 item["mode"] = self.reader.choose_mode(image, requested)
                 if item["mode"] == "line":
                     item["image"] = self.lines.prepare(image)
                     item["size"] = image.shape[1], image.shape[0]
                 else:
                     item["page"] = image
-            except ModeError as err:
-                item["error"] = ImageError("invalid_mode", str(err))
-            except ImageError as err:
+            except InputError as err:
                 item["error"] = err
             except Exception:
                 log.exception("unexpected error while preprocessing a request")
-                item["error"] = ImageError("invalid_image", "the image could not be processed")
+                item["error"] = InputError("invalid_image", "the image could not be processed")
             item["timings"]["preprocess_ms"] = _ms_since(start)
             items.append(item)
         return items
@@ -124,7 +101,7 @@ class OCRHandler(BaseHandler):
                     item["result"] = self.reader.read_page(item["page"])
                 except Exception:
                     log.exception("unexpected error while reading a page")
-                    item["error"] = ImageError("internal_error", "the page could not be read")
+                    item["error"] = InputError("internal_error", "the page could not be read")
                 item["page"] = None  # release the image before the answers are built
         return items
 
@@ -166,28 +143,14 @@ def parse_request(row: dict[str, Any]) -> tuple[bytes, str]:
         try:
             body = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            raise ImageError("invalid_json", "the body looks like JSON but cannot be parsed") from None
+            raise InputError("invalid_json", "the body looks like JSON but cannot be parsed") from None
     if isinstance(body, dict):
-        mode = body.get("mode", "auto")
-        if not isinstance(mode, str):
-            raise ModeError("mode must be a string: auto, line or page")
-        return decode_base64(body.get("image")), mode
+        return decode_image_field(body.get("image")), body.get("mode", "auto")
     if isinstance(body, (bytes, bytearray)):
         return bytes(body), "auto"
     if isinstance(body, str):
-        return decode_base64(body), "auto"
-    raise ImageError("missing_image", 'send the image bytes as the body, or JSON {"image": "<base64>"}')
-
-
-def decode_base64(value: Any) -> bytes:
-    if not isinstance(value, str) or not value.strip():
-        raise ImageError("missing_image", "the 'image' field must be a non-empty base64 string")
-    if value.startswith("data:"):
-        value = value.partition(",")[2]
-    try:
-        return base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise ImageError("invalid_base64", "the 'image' field is not valid base64") from None
+        return decode_image_field(body), "auto"
+    raise InputError("missing_image", 'send the image bytes as the body, or JSON {"image": "<base64>"}')
 
 
 def _ms_since(start: float) -> float:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model.charset import Charset
+from model.synth import alphabet
 from model.synth.fonts import FontFace, discover_fonts
 from tests.live import LiveService, build_mar, run_service
 
@@ -15,7 +15,7 @@ from tests.live import LiveService, build_mar, run_service
 @pytest.fixture(scope="session")
 def fonts() -> list[FontFace]:
     """Installed fonts able to draw the charset (scanning them takes seconds: done once)."""
-    return discover_fonts(Charset.default())
+    return discover_fonts(alphabet.current())
 
 
 @pytest.fixture(scope="session")

@@ -16,14 +16,29 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.charset import Charset, latin_marks
+from model.inference.charset import Charset, latin_marks
 
 CN_PUNCT_INNER = "，，，、、；："
 CN_PUNCT_END = "。。。！？"
 # Enumerations that open lines of standards, contracts, laws and forms.
 LIST_MARKERS = [
-    "{n}.", "{n}、", "{n})", "({n})", "（{n}）", "{a}）", "{a})", "{a}.", "（{cn}）", "{cn}、", "第{cn}条",
-    "第{cn}章", "{n}.{m}", "{n}.{m}.{k}", "{n}.{m}.{k}.{n}", "表{a_up}.{n}", "图{n}",
+    "{n}.",
+    "{n}、",
+    "{n})",
+    "({n})",
+    "（{n}）",
+    "{a}）",
+    "{a})",
+    "{a}.",
+    "（{cn}）",
+    "{cn}、",
+    "第{cn}条",
+    "第{cn}章",
+    "{n}.{m}",
+    "{n}.{m}.{k}",
+    "{n}.{m}.{k}.{n}",
+    "表{a_up}.{n}",
+    "图{n}",
 ]
 CN_NUMERALS = "一二三四五六七八九十"
 HALF_WIDTH = str.maketrans("，。：；！？（）", ",.:;!?()")
@@ -35,7 +50,11 @@ TOP_DOMAINS = ["com", "com", "cn", "com.cn", "org", "net", "edu.cn", "me", "io",
 STREET_SUFFIX = ["路", "街", "大道", "巷", "号", "弄", "村", "区", "镇"]
 # Western European languages whose accented letters the charset holds, and how each quotes.
 EUROPEAN_QUOTES = {
-    "de": ["„“", "»«"], "fr": ["« »", "«»", "“”"], "es": ["«»", "“”"], "it": ["«»", "“”"], "pt": ["“”", "«»"]
+    "de": ["„“", "»«"],
+    "fr": ["« »", "«»", "“”"],
+    "es": ["«»", "“”"],
+    "it": ["«»", "“”"],
+    "pt": ["“”", "«»"],
 }
 # Lines of any kind printed as items of a bulleted list (CVs, slides, web pages).
 BULLET_SHARE = 0.02
@@ -346,7 +365,9 @@ class Corpus:
             standard = f"{rng.choice(STANDARD_PREFIXES)} {rng.randint(100, 40000)}"
             if rng.random() < 0.6:  # standards are typeset with an em dash before the year as often as not
                 standard += f"{rng.choice('-—')}{rng.randint(1990, 2024)}"
-            body = f"{body[: len(body) // 2]}{rng.choice(['应符合 ', '见 ', '按 ', ''])}{standard}{body[len(body) // 2 :]}"
+            body = (
+                f"{body[: len(body) // 2]}{rng.choice(['应符合 ', '见 ', '按 ', ''])}{standard}{body[len(body) // 2 :]}"
+            )
         elif roll < 0.4:
             body += f"{rng.randint(1, 500)}{rng.choice(['min', 's', 'h', 'km/h', 'mm', 'kPa', 'V', 'mA', '℃', 'Hz'])}"
             body += rng.choice(["", "", "；", "。", "，", ")", "）"])
@@ -383,14 +404,15 @@ class Corpus:
         price = f"{rng.uniform(0, 10 ** rng.randint(1, 3)):.2f}"
         choices = [
             lambda: item,
-            lambda: f"{item} {rng.randint(1, 48)} X {rng.randint(1, 999)}{rng.choice(['ML', 'G', 'KG', 'L', 'PCS', ''])}",
+            lambda: f"{item} {rng.randint(1, 48)} X "
+            f"{rng.randint(1, 999)}{rng.choice(['ML', 'G', 'KG', 'L', 'PCS', ''])}",
             lambda: f"{item} @{price}",
             lambda: f"{rng.randint(1, 20)} {item} {price}",
             lambda: f"{rng.choice(['TOTAL', 'SUBTOTAL', 'CASH', 'CHANGE', 'ROUNDING', 'GST', 'TAX', 'NET TOTAL'])}"
             f"{rng.choice([':', ' :', '', ' (RM):'])} {rng.choice(['RM', '$', '', '€', '£'])}{price}",
             lambda: f"{price}{rng.choice(['-', '', ' SR', ' ZR', ' *'])}",
             lambda: f"{rng.choice(['TAX INVOICE', 'INVOICE NO', 'RECEIPT NO', 'GST REG NO', 'CASHIER', 'TABLE'])}"
-            f"{rng.choice([': ', ' : ', ' '])}{rng.randint(1, 10**rng.randint(2, 12))}",
+            f"{rng.choice([': ', ' : ', ' '])}{rng.randint(1, 10 ** rng.randint(2, 12))}",
             lambda: f"{rng.choice('SZ')}={' '.join(w.upper() for w in self.english_words(rng, 2))}",
             lambda: f"NO. {rng.randint(1, 99)}{rng.choice(['', 'G', 'A', '-1'])}, JALAN {item}",
         ]
@@ -401,7 +423,7 @@ class Corpus:
         A quarter are amounts as price tags and till rolls print them alone: $7.97, 1.80-, .69-."""
         if rng.random() < 0.25:
             price = f"{rng.uniform(0, 10 ** rng.randint(1, 3)):.2f}"
-            return rng.choice([f"${price}", f"{price}-", f"{price[price.index('.'):]}-", f"RM{price}", f"￥{price}"])
+            return rng.choice([f"${price}", f"{price}-", f"{price[price.index('.') :]}-", f"RM{price}", f"￥{price}"])
         pool = rng.choice([string.digits, string.ascii_uppercase, string.ascii_letters + string.digits, self.hanzi])
         return "".join(rng.choice(pool) for _ in range(rng.randint(1, 3)))
 

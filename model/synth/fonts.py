@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTCollection, TTFont
 
-from model.charset import Charset
+from model.inference.charset import Charset
 
 # Font directories searched; OCR_FONT_DIRS (os.pathsep-separated) overrides them.
 DEFAULT_FONT_DIRS = ("/usr/share/fonts", "~/.local/share/fonts")

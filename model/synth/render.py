@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from model.charset import FORM_MARKS
+from model.synth.alphabet import FORM_MARKS
 from model.synth.fonts import FontFace
 
 Colour = tuple[int, int, int]
@@ -119,7 +119,13 @@ def _text_mask(
         for char, glyph_font, step in zip(text, fonts, advance):
             # On the baseline, so that a borrowed glyph stands on the same line as its neighbours.
             draw.text(
-                (x, pad_top + ascent), char, font=glyph_font, anchor="ls", fill=255, stroke_width=stroke, stroke_fill=255
+                (x, pad_top + ascent),
+                char,
+                font=glyph_font,
+                anchor="ls",
+                fill=255,
+                stroke_width=stroke,
+                stroke_fill=255,
             )
             x += step
     # The neighbouring lines are set in the same font and script at a page's leading (0.9-1.3 lines

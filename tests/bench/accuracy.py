@@ -1,7 +1,7 @@
 """Our model next to Tesseract and RapidOCR on the same real lines (`make bench-accuracy`).
 
 Prints one markdown table: per category, character accuracy, exact-line accuracy and median
-milliseconds per line of every engine, all scored by `model.metrics.AccuracyMeter`, so the numbers
+milliseconds per line of every engine, all scored by `model.training.metrics.AccuracyMeter`, so the numbers
 are comparable with `make eval`. Our model runs here (in `.venv`); the peers run one after another as
 `tests.bench.peers` subprocesses in `.venv-peers`, so they are never dependencies of the service.
 Every engine gets the same number of CPU threads (one by default) and is warmed up before timing.
@@ -21,10 +21,9 @@ from pathlib import Path
 
 import torch
 
-from model.checkpoint import DEFAULT_WEIGHTS
-from model.evaluate import DEFAULT_LINES, evaluate_lines, read_labels
-from model.language import DEFAULT_LM
-from model.metrics import AccuracyMeter
+from model.training.evaluate import DEFAULT_LINES, evaluate_lines, read_labels
+from model.training.metrics import AccuracyMeter
+from model.training.paths import DEFAULT_LM, DEFAULT_WEIGHTS
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
@@ -48,7 +47,9 @@ class EngineResult:
     failed: int
 
 
-def score(name: str, about: str, labels: Labels, texts: dict[str, str], ms: dict[str, float], failed: int) -> EngineResult:
+def score(
+    name: str, about: str, labels: Labels, texts: dict[str, str], ms: dict[str, float], failed: int
+) -> EngineResult:
     """Score predictions keyed by image path; a line without a prediction counts as empty output."""
     meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -126,7 +127,7 @@ class _WarningCounter(logging.Handler):
 
 
 def run_ours(weights: Path, folder: Path, labels: Labels, threads: int, lm: Path | None = DEFAULT_LM) -> EngineResult:
-    """Our model through `model.evaluate.evaluate_lines`, after a warm-up over the first lines: as served
+    """Our model through `model.training.evaluate.evaluate_lines`, after a warm-up over the first lines: as served
     (beam search with the language model ``lm``), or with greedy decoding where ``lm`` is None."""
     torch.set_num_threads(threads)
     counter = _WarningCounter()
@@ -146,7 +147,7 @@ def run_ours(weights: Path, folder: Path, labels: Labels, threads: int, lm: Path
     decoding = "greedy CTC decoding" if lm is None else f"CTC beam search with the language model {lm.name}"
     about = (
         f"weights {shown}, torch {torch.__version__}; timed: read + preprocessing + forward pass + {decoding} "
-        f"(model.evaluate), {threads} torch thread(s); warm-up: one pass over the first {WARMUP_LINES} lines"
+        f"(model.training.evaluate), {threads} torch thread(s); warm-up: one pass over the first {WARMUP_LINES} lines"
     )
     return EngineResult("ours" if lm else "ours greedy", about, meters, dict(per_category), counter.count)
 
@@ -197,9 +198,10 @@ def main(argv: list[str] | None = None) -> None:
     print(format_comparison(results))
     print()
     print(
-        f"{len(labels)} lines from {args.lines}; char = character accuracy, line = exact lines (model.metrics "
+        f"{len(labels)} lines from {args.lines}; char = character accuracy, line = exact lines (model.training.metrics "
         f"normalisation); ms = median milliseconds per line of that row (failed lines left out) on "
-        f"{args.threads} CPU thread(s) per engine (1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
+        f"{args.threads} CPU thread(s) per engine "
+        f"(1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
     )
     for result in results:
         print(f"- {result.name}: {result.about}; {result.failed} line(s) failed (scored as empty output).")

@@ -10,11 +10,12 @@ import time
 
 import torch
 
-from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
-from model.evaluate import load_serving
-from model.network import count_parameters
-from model.preprocessing import preprocess
+from model.inference.checkpoint import load_checkpoint
+from model.inference.crnn import count_parameters
+from model.inference.preprocessing import preprocess
 from model.synth.fonts import discover_fonts
+from model.training.evaluate import load_serving
+from model.training.paths import DEFAULT_WEIGHTS
 from tests.helpers import pick_cjk_font, render_clean_line
 
 

@@ -45,49 +45,67 @@ DATE_LINE = "文号：采购〔2024〕第017号    日期：2024年3月15日"
 PARAGRAPHS = [
     (
         "zh",
-        ("各部门：为保障日常办公与生产系统的稳定运行，经研究决定，自2024年4月1日起对全公司计算机、打印机、"
-        "网络交换机及不间断电源等设备开展集中采购与年度维护。现将有关事项通知如下，请认真组织实施。"),
+        (
+            "各部门：为保障日常办公与生产系统的稳定运行，经研究决定，自2024年4月1日起对全公司计算机、打印机、"
+            "网络交换机及不间断电源等设备开展集中采购与年度维护。现将有关事项通知如下，请认真组织实施。"
+        ),
     ),
     (
         "zh",
-        ("一、采购范围。本次采购包括台式计算机120台、激光打印机35台、千兆交换机16台以及配套线缆和备件，"
-        "预算总额为人民币1,860,000元（含税）。各部门应于3月25日前提交需求清单，逾期视为无新增需求。"),
+        (
+            "一、采购范围。本次采购包括台式计算机120台、激光打印机35台、千兆交换机16台以及配套线缆和备件，"
+            "预算总额为人民币1,860,000元（含税）。各部门应于3月25日前提交需求清单，逾期视为无新增需求。"
+        ),
     ),
     (
         "en",
-        ("Scope of maintenance: all servers in rooms B2 and B3, the core switches, and 48 UPS units will be "
-        "inspected every quarter. The contractor must respond to a fault report within 4 hours and restore "
-        "service within 24 hours; spare parts are kept on site."),
+        (
+            "Scope of maintenance: all servers in rooms B2 and B3, the core switches, and 48 UPS units will be "
+            "inspected every quarter. The contractor must respond to a fault report within 4 hours and restore "
+            "service within 24 hours; spare parts are kept on site."
+        ),
     ),
     (
         "zh",
-        ("二、维护要求。服务商须每季度进行一次全面巡检，并在故障报修后4小时内响应、24小时内修复；"
-        "重要系统停机超过2小时的，应书面说明原因及整改措施。巡检记录由信息中心统一归档，保存期限不少于三年。"),
+        (
+            "二、维护要求。服务商须每季度进行一次全面巡检，并在故障报修后4小时内响应、24小时内修复；"
+            "重要系统停机超过2小时的，应书面说明原因及整改措施。巡检记录由信息中心统一归档，保存期限不少于三年。"
+        ),
     ),
     (
         "en",
-        ("Payment terms: 30% on signing, 60% after acceptance of the delivered equipment, and the remaining "
-        "10% at the end of the one-year warranty period. Invoices must quote the order number CG-2024-017."),
+        (
+            "Payment terms: 30% on signing, 60% after acceptance of the delivered equipment, and the remaining "
+            "10% at the end of the one-year warranty period. Invoices must quote the order number CG-2024-017."
+        ),
     ),
     (
         "zh",
-        ("三、验收程序。设备到货后，由使用部门会同信息中心在5个工作日内完成开箱检验和通电测试，"
-        "核对型号、序列号及数量，并填写《设备验收单》。验收不合格的，供应商应在7日内无偿更换。"),
+        (
+            "三、验收程序。设备到货后，由使用部门会同信息中心在5个工作日内完成开箱检验和通电测试，"
+            "核对型号、序列号及数量，并填写《设备验收单》。验收不合格的，供应商应在7日内无偿更换。"
+        ),
     ),
     (
         "en",
-        ("Delivery: Lot 1 (desktops and printers) by 30 April 2024 to Building A, Floor 3; Lot 2 (switches, "
-        "cables and spares) by 15 May 2024 to the data centre. Each delivery note lists the serial numbers."),
+        (
+            "Delivery: Lot 1 (desktops and printers) by 30 April 2024 to Building A, Floor 3; Lot 2 (switches, "
+            "cables and spares) by 15 May 2024 to the data centre. Each delivery note lists the serial numbers."
+        ),
     ),
     (
         "zh",
-        ("四、联系方式。如有疑问，请联系信息中心王工，电话：010-6523 8891，邮箱：it-support@example.com。"
-        "本通知自发布之日起施行，由综合管理部负责解释。"),
+        (
+            "四、联系方式。如有疑问，请联系信息中心王工，电话：010-6523 8891，邮箱：it-support@example.com。"
+            "本通知自发布之日起施行，由综合管理部负责解释。"
+        ),
     ),
     (
         "zh",
-        ("五、其他事项。各部门不得自行采购同类设备；确有特殊需要的，须经分管领导批准后报信息中心备案。"
-        "旧设备由资产管理科统一回收处置，硬盘数据须经专业擦除并登记。"),
+        (
+            "五、其他事项。各部门不得自行采购同类设备；确有特殊需要的，须经分管领导批准后报信息中心备案。"
+            "旧设备由资产管理科统一回收处置，硬盘数据须经专业擦除并登记。"
+        ),
     ),
     ("zh", "附件：1. 设备需求清单（模板）  2. 设备验收单  3. 维护服务考核表"),
 ]
@@ -201,7 +219,8 @@ def main(argv: list[str] | None = None) -> None:
     median = statistics.median(seconds)
     p95 = statistics.quantiles(seconds, n=20, method="inclusive")[18] if len(seconds) > 1 else seconds[0]
     print(
-        f"A4 page at 150 dpi ({A4_150_DPI[0]}x{A4_150_DPI[1]} px, {len(reference)} lines, JPEG {len(data) / 1024:.0f} KiB), "
+        f"A4 page at 150 dpi ({A4_150_DPI[0]}x{A4_150_DPI[1]} px, {len(reference)} lines, "
+        f"JPEG {len(data) / 1024:.0f} KiB), "
         f"{args.requests} sequential requests through the gateway after {args.warmup} untimed:"
     )
     print(f"page latency s: median {median:.3f}  p95 {p95:.3f}  min {min(seconds):.3f}  max {max(seconds):.3f}")

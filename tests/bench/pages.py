@@ -7,12 +7,12 @@ order. The renderer turns some pages by 90, 180 or 270 degrees and the peers hav
 step, so the upright synthetic pages also get a total of their own. Every engine reads every page from
 the same file, decoded by OpenCV into a 3-channel BGR image, and returns the page's text in its own
 reading order; that text is scored as a whole as ``../shared/eval/README.md`` says (NFKC, CJK
-punctuation folded, whitespace removed: ``model.metrics.normalise``): character accuracy =
+punctuation folded, whitespace removed: ``model.training.metrics.normalise``): character accuracy =
 1 - sum of edit distances / sum of reference lengths, per category and per set.
 
 Printed: one markdown table with, per category and engine, the accuracy and the median seconds per
 page (reading the file, decoding it, the whole page pipeline; loading the engine and a warm-up on the
-first page excluded). Ours (``model.reader.pipeline.PageReader``) runs in this process; each peer runs
+first page excluded). Ours (``model.inference.reader.pipeline.PageReader``) runs in this process; each peer runs
 in its own `tests.bench.peers` subprocess in ``.venv-peers`` (Tesseract chi_sim+eng with automatic page
 segmentation, psm 3; RapidOCR 1.4 and 3 with detection, direction classifier and recognition), and all
 get the same number of CPU threads: the core count unless ``--threads`` says otherwise.
@@ -31,7 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from model.metrics import normalise
+from model.synth import alphabet
+from model.training.metrics import normalise
 from tests.bench.accuracy import PeerUnavailable, run_peer_process
 from tests.bench.peers import recognise_file
 
@@ -53,7 +54,7 @@ REAL, SYNTHETIC = "real", "synthetic"
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance, the same number as ``model.metrics.edit_distance`` (the unit tests check
+    """Levenshtein distance, the same number as ``model.training.metrics.edit_distance`` (the unit tests check
     it) but bit-parallel (Myers 1999, in Hyyrö's formulation): one pass over the longer string with
     the shorter one's positions as bits of Python integers, so a 4,000-character page takes
     milliseconds instead of seconds."""
@@ -87,7 +88,7 @@ def edit_distance(a: str, b: str) -> int:
 @dataclass
 class PageMeter:
     """Character accuracy over whole pages: 1 - sum distance / sum reference length, after
-    ``model.metrics.normalise`` on both sides."""
+    ``model.training.metrics.normalise`` on both sides."""
 
     distance: int = 0
     length: int = 0
@@ -223,12 +224,11 @@ def render_synthetic_pages(out: Path, count: int, seed: str = SYNTHETIC_SEED) ->
     reference text, so no accuracy) and the next seed is drawn instead, so the set is always the same."""
     import cv2
 
-    from model.charset import Charset
     from model.synth.corpus import Corpus
     from model.synth.fonts import discover_fonts
     from model.synth.pages import PageRenderer
 
-    charset = Charset.default()
+    charset = alphabet.current()
     renderer = PageRenderer(discover_fonts(charset), Corpus(charset))
     samples: list[PageSample] = []
     index = 0
@@ -272,15 +272,16 @@ def run_ours(
     import torch
 
     try:
-        from model.reader.pipeline import PageReader
+        from model.inference.assemble import Checkpoints, load_reader
     except ImportError as err:
-        raise PeerUnavailable(f"model.reader is not importable ({err})") from err
+        raise PeerUnavailable(f"model.inference is not importable ({err})") from err
     for weights in (recogniser, detector):
         if not weights.is_file():
             raise PeerUnavailable(f"{weights} does not exist")
-    from model.language import DEFAULT_LM
+    from model.training.paths import DEFAULT_LM
 
-    reader = PageReader.load(recogniser=recogniser, detector=detector, threads=threads, lm=None if greedy else DEFAULT_LM)
+    torch.set_num_threads(threads)
+    reader = load_reader(Checkpoints(recogniser, detector, None if greedy else DEFAULT_LM))
 
     def read(data: bytes) -> str:
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
@@ -296,7 +297,7 @@ def run_ours(
     texts = {path: str(record["text"]) for path, record in records.items()}
     ms = {path: float(record["ms"]) for path, record in records.items() if not record["error"]}
     about = (
-        f"model.reader.pipeline.PageReader, recogniser {shown(recogniser)}, detector {shown(detector)}, "
+        f"model.inference.reader.pipeline.PageReader, recogniser {shown(recogniser)}, detector {shown(detector)}, "
         f"{'greedy decoding' if greedy else 'beam search with the language model'}, torch {torch.__version__}; "
         f"timed: read + OpenCV decode + PageReader.read(mode='page'), {threads} thread(s); warm-up: {warmup} run(s) "
         f"on the first page"
@@ -368,7 +369,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{real} real pages from {args.pages} and {len(samples) - real} synthetic pages (PageRenderer, seed "
         f"{args.seed!r}, empty pages skipped, {turned} of them turned by 90, 180 or 270 degrees); acc = character "
-        f"accuracy on the whole page text in the order returned (model.metrics normalisation); s/page = median "
+        f"accuracy on the whole page text in the order returned (model.training.metrics normalisation); "
+        "s/page = median "
         f"seconds per page of that row (failed pages left out) on {args.threads} CPU thread(s) per engine "
         f"(1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
     )

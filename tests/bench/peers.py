@@ -9,7 +9,7 @@ library, called through its C API.
 Reads image paths from stdin, one per line. Prints one JSON object per line on stdout: first
 ``{"meta": {...}}`` once the engine is loaded and warmed up, then ``{"file", "text", "ms", "error"}``
 per image, flushed at once so that results survive a crash of the engine's native code. ``ms`` covers
-reading the file, decoding the image and recognising the line (the span `model.evaluate` times for our
+reading the file, decoding the image and recognising the line (the span `model.training.evaluate` times for our
 model), never loading the engine. An image the engine fails on gives ``text: ""`` and the error.
 
 The ``*-page`` engines read a whole page instead (detection, and for RapidOCR its direction classifier,

@@ -9,12 +9,12 @@ import time
 
 import cv2
 
-from model.charset import Charset
-from model.config import PreprocessConfig
-from model.dataset import make_sample
+from model.inference.config import PreprocessConfig
+from model.synth import alphabet
 from model.synth.corpus import Corpus
 from model.synth.fonts import discover_fonts
 from model.synth.render import LineRenderer
+from model.training.line_data import make_sample
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lines", type=int, default=1000)
     args = parser.parse_args(argv)
     cv2.setNumThreads(1)  # one data worker = one core
-    charset = Charset.default()
+    charset = alphabet.current()
     corpus, renderer = Corpus(charset), LineRenderer(discover_fonts(charset))
     rng, config = random.Random(0), PreprocessConfig()
     for _ in range(50):  # font files opened and cached, as in a running worker

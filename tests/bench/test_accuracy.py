@@ -41,7 +41,9 @@ def test_parse_peer_output_skips_stray_lines() -> None:
 
 
 def test_score_counts_missing_lines_as_empty() -> None:
-    result = score("Peer", "", LABELS, {"/lines/a.png": "发票１２３", "/lines/b.png": "hello"}, {"/lines/a.png": 2.0}, 1)
+    result = score(
+        "Peer", "", LABELS, {"/lines/a.png": "发票１２３", "/lines/b.png": "hello"}, {"/lines/a.png": 2.0}, 1
+    )
     assert result.meters["receipt"].line_accuracy == 1.0  # full-width digits and spaces are normalised away
     assert result.meters["printed_en"].line_accuracy == 0.5
     assert result.meters["all"].lines == 3
@@ -82,7 +84,9 @@ def test_run_peer_counts_errors_as_failed_and_untimed(monkeypatch: pytest.Monkey
 
 def test_run_peer_that_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
-        accuracy.subprocess, "run", lambda command, **kwargs: subprocess.CompletedProcess(command, 1, "", "ImportError: x")
+        accuracy.subprocess,
+        "run",
+        lambda command, **kwargs: subprocess.CompletedProcess(command, 1, "", "ImportError: x"),
     )
     with pytest.raises(PeerUnavailable, match="ImportError"):
         run_peer(Path("python"), "peer", LABELS, threads=1)
@@ -92,8 +96,6 @@ def test_format_comparison_has_a_row_per_category_and_all_last() -> None:
     ours = score("Ours", "", LABELS, {"/lines/b.png": "hello"}, {"/lines/b.png": 3.0, "/lines/c.png": 5.0}, 0)
     peer = score("Peer", "", LABELS, {}, {}, 3)
     table = format_comparison([ours, peer]).splitlines()
-    assert table[0] == (
-        "| category | lines | Ours char | Ours line | Ours ms | Peer char | Peer line | Peer ms |"
-    )
+    assert table[0] == ("| category | lines | Ours char | Ours line | Ours ms | Peer char | Peer line | Peer ms |")
     assert [row.split(" | ")[0] for row in table[2:]] == ["| printed_en", "| receipt", "| all"]
     assert table[2] == "| printed_en | 2 | 50.0 % | 50.0 % | 4.0 | 0.0 % | 0.0 % | - |"

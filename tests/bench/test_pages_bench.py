@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from model.metrics import edit_distance as reference_distance
+from model.training.metrics import edit_distance as reference_distance
 from tests.bench.pages import (
     REAL,
     SYNTHETIC,
@@ -50,7 +50,7 @@ def test_edit_distance_on_page_length_text() -> None:
 
 def test_page_meter_normalises_and_sums_over_pages() -> None:
     meter = PageMeter()
-    meter.add("第一行.\n  第二行,\"引号\"", "第一行。\n第二行，“引号”")  # full-width and CJK marks folded, breaks ignored
+    meter.add('第一行.\n  第二行,"引号"', "第一行。\n第二行，“引号”")  # full-width and CJK marks folded, breaks ignored
     assert (meter.distance, meter.length) == (0, 12)
     meter.add("abXd", "abcd")  # 1 error in 4
     meter.add("", "ab")  # 2 errors in 2

@@ -137,8 +137,9 @@ def test_non_image_file_shows_friendly_error(browser: WebDriver, live_service: A
 
 
 @pytest.mark.parametrize("image_format, suffix", [("JPEG", ".jpg"), ("BMP", ".bmp"), ("WEBP", ".webp")])
-def test_other_image_formats_are_read(browser: WebDriver, live_service: Any, tmp_path: Path, image_format: str,
-                                      suffix: str) -> None:
+def test_other_image_formats_are_read(
+    browser: WebDriver, live_service: Any, tmp_path: Path, image_format: str, suffix: str
+) -> None:
     png = text_line_png(tmp_path / "line.png", "Hello 2024")
     path = tmp_path / f"line{suffix}"
     Image.open(png).convert("RGB").save(path, format=image_format)
@@ -221,8 +222,9 @@ def selected_indices(scope: WebDriver | WebElement, selector: str) -> list[str]:
     return [element.get_attribute("data-index") for element in scope.find_elements(By.CSS_SELECTOR, selector)]
 
 
-def test_page_image_draws_one_box_per_line_and_links_boxes_to_lines(browser: WebDriver, live_service: Any,
-                                                                     tmp_path: Path) -> None:
+def test_page_image_draws_one_box_per_line_and_links_boxes_to_lines(
+    browser: WebDriver, live_service: Any, tmp_path: Path
+) -> None:
     image, drawn = page_png(tmp_path / "page.png")
     browser.get(live_service.gateway_url + "/")
     upload(browser, image)
@@ -280,8 +282,9 @@ def test_downloads_hold_the_result(browser: WebDriver, live_service: Any, tmp_pa
     assert fetch_text(browser, txt_link.get_attribute("href")) == result["text"] + "\n"
 
 
-def test_copy_uses_the_clipboard_api_or_falls_back_to_a_selection(browser: WebDriver, live_service: Any,
-                                                                  tmp_path: Path) -> None:
+def test_copy_uses_the_clipboard_api_or_falls_back_to_a_selection(
+    browser: WebDriver, live_service: Any, tmp_path: Path
+) -> None:
     image = text_line_png(tmp_path / "hello.png", "Hello 2024")
     browser.get(live_service.gateway_url + "/")
     upload(browser, image)
@@ -310,8 +313,7 @@ def test_copy_uses_the_clipboard_api_or_falls_back_to_a_selection(browser: WebDr
     assert copy_button.text == "Copied!"
 
 
-def test_request_sends_the_chosen_mode_and_the_file_name(browser: WebDriver, live_service: Any,
-                                                         tmp_path: Path) -> None:
+def test_request_sends_the_chosen_mode_and_the_file_name(browser: WebDriver, live_service: Any, tmp_path: Path) -> None:
     image = text_line_png(tmp_path / "hello.png", "Hello 2024")
     browser.get(live_service.gateway_url + "/")
     browser.execute_script(
@@ -353,7 +355,7 @@ def test_pdf_shows_one_section_per_page(browser: WebDriver, live_service: Any, t
         assert section.find_element(By.CSS_SELECTOR, ".page-text").text.strip()
         # The page's preview, with a box drawn over each of its lines.
         picture = section.find_element(By.CSS_SELECTOR, ".page-preview img")
-        WebDriverWait(browser, 10).until(lambda d: d.execute_script("return arguments[0].complete;", picture))
+        WebDriverWait(browser, 10).until(lambda d, img=picture: d.execute_script("return arguments[0].complete;", img))
         assert picture.is_displayed() and picture.size["width"] > 100
         boxes = section.find_elements(By.CSS_SELECTOR, ".page-preview .line-box")
         items = section.find_elements(By.CSS_SELECTOR, "li.result-line")

@@ -16,7 +16,14 @@ from tests.gateway.fakes import FakeTorchServe, free_port
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The developer's own OCR_* variables must not change test results."""
-    names = ("TORCHSERVE_URL", "MANAGEMENT_URL", "MODEL_NAME", "MAX_BODY_BYTES", "UPSTREAM_TIMEOUT_S", "READY_TIMEOUT_S")
+    names = (
+        "TORCHSERVE_URL",
+        "MANAGEMENT_URL",
+        "MODEL_NAME",
+        "MAX_BODY_BYTES",
+        "UPSTREAM_TIMEOUT_S",
+        "READY_TIMEOUT_S",
+    )
     for name in (*names, "MAX_PDF_PAGES", "PDF_MAX_SIDE", "PDF_TIMEOUT_S"):
         monkeypatch.delenv(f"OCR_{name}", raising=False)
 

@@ -46,9 +46,21 @@ def test_index_and_static_files_are_served(dead_client: FlaskClient) -> None:
     assert index.status_code == 200
     assert index.mimetype == "text/html"
     html = index.get_data(as_text=True)
-    for element_id in ("file-input", "drop-zone", "preview", "result-text", "result-confidence", "error", "copy-button", "history"):
+    for element_id in (
+        "file-input",
+        "drop-zone",
+        "preview",
+        "result-text",
+        "result-confidence",
+        "error",
+        "copy-button",
+        "history",
+    ):
         assert f'id="{element_id}"' in html
-    for path, mimetypes in (("/static/app.js", ("text/javascript", "application/javascript")), ("/static/style.css", ("text/css",))):
+    for path, mimetypes in (
+        ("/static/app.js", ("text/javascript", "application/javascript")),
+        ("/static/style.css", ("text/css",)),
+    ):
         response = dead_client.get(path)
         assert response.status_code == 200
         assert response.mimetype in mimetypes
@@ -120,7 +132,16 @@ def test_malformed_json_or_not_an_object_is_invalid_json(dead_client: FlaskClien
 
 @pytest.mark.parametrize(
     "payload",
-    [{}, {"picture": "aGk="}, {"image": None}, {"image": ""}, {"image": "  \n "}, {"image": 123}, {"image": ["aGk="]}, {"image": "data:image/png;base64,"}],
+    [
+        {},
+        {"picture": "aGk="},
+        {"image": None},
+        {"image": ""},
+        {"image": "  \n "},
+        {"image": 123},
+        {"image": ["aGk="]},
+        {"image": "data:image/png;base64,"},
+    ],
 )
 def test_missing_or_empty_image_field(dead_client: FlaskClient, payload: dict[str, Any]) -> None:
     assert_error(dead_client.post(OCR, json=payload), 400, "missing_image")
@@ -176,7 +197,13 @@ def test_success_passes_result_through_and_forwards_image_as_json(
 
 
 def test_page_result_with_lines_passes_through(client: FlaskClient, upstream: FakeTorchServe) -> None:
-    line = {"text": "Hello", "confidence": 0.9, "box": [[1, 2], [30, 2], [30, 12], [1, 12]], "angle": 0.0, "vertical": False}
+    line = {
+        "text": "Hello",
+        "confidence": 0.9,
+        "box": [[1, 2], [30, 2], [30, 12], [1, 12]],
+        "angle": 0.0,
+        "vertical": False,
+    }
     page = {**RESULT, "text": "Hello", "lines": [line], "mode": "page", "rotation": 0, "width": 48, "height": 16}
     upstream.answer("POST", "/predictions/crnn_ocr", 200, page)
     response = client.post(OCR, json={"image": b64(image_bytes()), "mode": "page"})
@@ -186,7 +213,13 @@ def test_page_result_with_lines_passes_through(client: FlaskClient, upstream: Fa
 
 @pytest.mark.parametrize(
     "payload, mode",
-    [({}, "auto"), ({"mode": None}, "auto"), ({"mode": "auto"}, "auto"), ({"mode": "line"}, "line"), ({"mode": "page"}, "page")],
+    [
+        ({}, "auto"),
+        ({"mode": None}, "auto"),
+        ({"mode": "auto"}, "auto"),
+        ({"mode": "line"}, "line"),
+        ({"mode": "page"}, "page"),
+    ],
 )
 def test_mode_is_forwarded(client: FlaskClient, upstream: FakeTorchServe, payload: dict[str, Any], mode: str) -> None:
     upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT)

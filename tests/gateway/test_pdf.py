@@ -71,15 +71,20 @@ def encrypted_pdf(user_password: str) -> bytes:
 
     doc_id, permissions = bytes(range(16)), -4
     owner = _rc4(hashlib.md5(padded("owner")).digest()[:5], padded(user_password))
-    key = hashlib.md5(padded(user_password) + owner + permissions.to_bytes(4, "little", signed=True) + doc_id).digest()[:5]
+    key = hashlib.md5(padded(user_password) + owner + permissions.to_bytes(4, "little", signed=True) + doc_id).digest()[
+        :5
+    ]
     user = _rc4(key, _PASSWORD_PAD)
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 100] >>",
-        b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>" % (owner.hex().encode(), user.hex().encode(), permissions),
+        b"<< /Filter /Standard /V 1 /R 2 /O <%s> /U <%s> /P %d >>"
+        % (owner.hex().encode(), user.hex().encode(), permissions),
     ]
-    return write_pdf(objects, b"/Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>]" % (doc_id.hex().encode(), doc_id.hex().encode()))
+    return write_pdf(
+        objects, b"/Root 1 0 R /Encrypt 4 0 R /ID [<%s> <%s>]" % (doc_id.hex().encode(), doc_id.hex().encode())
+    )
 
 
 def form_pdf(value: bytes) -> bytes:
@@ -205,7 +210,13 @@ def test_pdf_without_text_has_the_pages_empty_confidence(client: FlaskClient, up
 
 @pytest.mark.parametrize(
     "payload, mode",
-    [({}, "page"), ({"mode": None}, "page"), ({"mode": "page"}, "page"), ({"mode": "line"}, "line"), ({"mode": "auto"}, "auto")],
+    [
+        ({}, "page"),
+        ({"mode": None}, "page"),
+        ({"mode": "page"}, "page"),
+        ({"mode": "line"}, "line"),
+        ({"mode": "auto"}, "auto"),
+    ],
 )
 def test_pdf_pages_are_sent_in_the_requested_mode(
     client: FlaskClient, upstream: FakeTorchServe, payload: dict[str, Any], mode: str
@@ -223,7 +234,9 @@ def test_invalid_mode_is_rejected_before_rendering(client: FlaskClient, upstream
 
 def test_long_side_is_capped(pdf_client: Callable[..., FlaskClient], upstream: FakeTorchServe) -> None:
     upstream.answer("POST", PREDICT, 200, blank_answer)
-    response = pdf_client(OCR_PDF_MAX_SIDE=500).post(OCR, json={"image": b64(make_pdf((300, 200), (100, 400), (90, 60)))})
+    response = pdf_client(OCR_PDF_MAX_SIDE=500).post(
+        OCR, json={"image": b64(make_pdf((300, 200), (100, 400), (90, 60)))}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     # 300 x 200 pt would be 834 x 556 at 200 dpi; 100 x 400 pt 278 x 1112. Small pages keep 200 dpi.
     assert [sent_png_size(sent) for sent in upstream.received] == [(500, 334), (125, 500), (250, 167)]
@@ -281,7 +294,9 @@ def test_model_error_on_a_page_stops_the_document(client: FlaskClient, upstream:
     assert len(upstream.received) == 1
 
 
-def test_slow_pdf_is_cut_off_at_its_time_budget(pdf_client: Callable[..., FlaskClient], upstream: FakeTorchServe) -> None:
+def test_slow_pdf_is_cut_off_at_its_time_budget(
+    pdf_client: Callable[..., FlaskClient], upstream: FakeTorchServe
+) -> None:
     upstream.answer("POST", PREDICT, 200, blank_answer, delay_s=0.5)
     client = pdf_client(OCR_UPSTREAM_TIMEOUT_S=5, OCR_PDF_TIMEOUT_S=0.8)
     started = time.monotonic()
@@ -313,7 +328,12 @@ def test_pdf_found_by_magic_after_leading_junk(client: FlaskClient, upstream: Fa
 
 @pytest.mark.parametrize(
     "prefix, filename",
-    [("", "scan.pdf"), ("", "Scan.PDF"), ("data:application/pdf;base64,", None), ("data:Application/PDF;base64,", None)],
+    [
+        ("", "scan.pdf"),
+        ("", "Scan.PDF"),
+        ("data:application/pdf;base64,", None),
+        ("data:Application/PDF;base64,", None),
+    ],
 )
 def test_pdf_found_by_name_or_data_url_type(
     client: FlaskClient, upstream: FakeTorchServe, prefix: str, filename: str | None
@@ -450,7 +470,13 @@ def test_invalid_pdf_source_is_400(client: FlaskClient, upstream: FakeTorchServe
 
 @pytest.mark.parametrize(
     "text, trusted",
-    [("Hello", True), ("   \r\n", False), ("\ufffd\ufffd\ufffdab", False), ("a\ue000bcdefghijklmnopqrstuvwxyz", True), ("\ue000\ue001x", False)],
+    [
+        ("Hello", True),
+        ("   \r\n", False),
+        ("\ufffd\ufffd\ufffdab", False),
+        ("a\ue000bcdefghijklmnopqrstuvwxyz", True),
+        ("\ue000\ue001x", False),
+    ],
 )
 def test_broken_text_layers_are_not_trusted(text: str, trusted: bool) -> None:
     from gateway.pdftext import _trustworthy

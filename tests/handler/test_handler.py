@@ -10,10 +10,11 @@ from ts.context import Context, RequestProcessor
 from ts.metrics.metric_cache_yaml_impl import MetricsCacheYamlImpl
 
 from handler.ocr_handler import OCRHandler
-from model.checkpoint import DEFAULT_WEIGHTS, load_checkpoint
-from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
-from model.export import TORCHSCRIPT_FILE, export_detector, export_serving
-from model.preprocessing import preprocess
+from model.inference.assemble import RECOGNISER_FILE
+from model.inference.checkpoint import load_checkpoint
+from model.inference.preprocessing import preprocess
+from model.training.export import export_serving
+from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
 from tests.helpers import png_bytes, render_clean_line, render_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,13 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("model_dir")
-    export_serving(DEFAULT_WEIGHTS, directory)
-    export_detector(DEFAULT_DETECTOR_WEIGHTS, directory)
+    export_serving(DEFAULT_WEIGHTS, DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, directory)
     return directory
 
 
 def make_context(model_dir: Path, batch: int) -> Context:
-    manifest = {"model": {"modelName": "crnn_ocr", "serializedFile": TORCHSCRIPT_FILE, "handler": "ocr_handler.py"}}
+    manifest = {"model": {"modelName": "crnn_ocr", "serializedFile": RECOGNISER_FILE, "handler": "ocr_handler.py"}}
     metrics = MetricsCacheYamlImpl(config_file_path=str(Path(ts.__file__).parent / "configs" / "metrics.yaml"))
     metrics.initialize_cache()
     model_yaml = yaml.safe_load((ROOT / "archive" / "model-config.yaml").read_text())
@@ -79,7 +79,7 @@ def test_handler_tensor_equals_training_tensor(handler):
     item = handler.preprocess([{"body": png_bytes(image)}])[0]
     assert item["mode"] == "line"
     _, _, payload = load_checkpoint(DEFAULT_WEIGHTS)
-    from model.config import ModelConfig
+    from model.inference.config import ModelConfig
 
     training_config = ModelConfig.from_dict(payload["config"]).preprocess
     np.testing.assert_array_equal(item["image"], preprocess(image, training_config))
@@ -99,7 +99,7 @@ def test_initialize_refuses_mismatched_charset(model_dir, tmp_path):
     for item in model_dir.iterdir():
         (tmp_path / item.name).write_bytes(item.read_bytes())
     (tmp_path / "charset.txt").write_text("# crnn-ocr charset v0: 2 characters\na\nb\n", encoding="utf-8")
-    with pytest.raises(RuntimeError, match="classes"):
+    with pytest.raises(ValueError, match="classes"):
         OCRHandler().initialize(make_context(tmp_path, 1))
 
 

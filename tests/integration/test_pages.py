@@ -13,9 +13,9 @@ import pytest
 import requests
 from PIL import Image
 
-from model.metrics import AccuracyMeter
-from model.reader.pipeline import PageReader
+from model.inference.config import ReaderConfig
 from model.synth.pages.capture import turn
+from model.training.metrics import AccuracyMeter
 from tests.helpers import CJK_FONT, png_bytes, render_clean_line, render_page
 from tests.pdfs import text_page, text_pdf
 
@@ -113,7 +113,10 @@ def test_blank_page_is_empty_not_an_error(live_service):
 def test_mode_line_forces_single_line_reading(live_service):
     """A short word is too square for "auto" to call it a line; "line" reads it as one anyway."""
     word = render_clean_line("发票", CJK_FONT, size=60)
-    assert PageReader.choose_mode(word, "auto") == "page"
+    low, elongated = ReaderConfig().line_shape
+    assert (
+        word.shape[0] > ReaderConfig().line_max_height and word.shape[1] < elongated * word.shape[0]
+    )  # "page" in auto
     body = ocr(live_service, png_bytes(word), mode="line").json()
     assert body["mode"] == "line" and len(body["lines"]) == 1 and "char_probs" in body
     assert body["text"] == "发票"

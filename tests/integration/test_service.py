@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import requests
 
-from model.metrics import AccuracyMeter
+from model.training.metrics import AccuracyMeter
 from tests.helpers import pick_cjk_font, png_bytes, render_clean_line
 
 ENGLISH_LINES = ["Hello world 2024", "Total amount: 128.50", "Invoice No. 88321", "The quick brown fox"]

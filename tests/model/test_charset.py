@@ -1,21 +1,13 @@
 import pytest
 
-from model.charset import (
-    BLANK,
-    FORM_MARKS,
-    LATIN_EXTRA,
-    Charset,
-    CharsetError,
-    build_v1,
-    build_v2,
-    build_v3,
-    gb2312_hanzi,
-)
+from model.inference.charset import BLANK, Charset, CharsetError
+from model.synth import alphabet
+from model.synth.alphabet import FORM_MARKS, LATIN_EXTRA, build_v1, build_v2, build_v3, gb2312_hanzi
 
 
 @pytest.fixture(scope="module")
 def charset() -> Charset:
-    return Charset.default()
+    return alphabet.current()
 
 
 def test_committed_file_matches_derivation(charset):

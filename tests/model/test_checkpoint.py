@@ -3,9 +3,12 @@ import math
 import pytest
 import torch
 
-from model.charset import Charset, build_v1
-from model.checkpoint import NEW_CLASS_ODDS, build_model, grow_charset
-from model.config import ModelConfig
+from model.inference.charset import Charset
+from model.inference.checkpoint import build_model
+from model.inference.config import ModelConfig
+from model.synth import alphabet
+from model.synth.alphabet import build_v1
+from model.training.checkpoint import NEW_CLASS_ODDS, grow_charset
 
 
 @pytest.fixture(scope="module")
@@ -15,7 +18,7 @@ def small_config() -> ModelConfig:
 
 def test_grown_model_reads_as_before_and_new_letters_start_from_their_base(small_config):
     torch.manual_seed(0)
-    old, new = Charset(build_v1(), "v1"), Charset.default()
+    old, new = Charset(build_v1(), "v1"), alphabet.current()
     model = build_model(small_config, old).eval()
     grown = grow_charset(model, old, new).eval()
     image = torch.rand(2, 1, 32, 96)

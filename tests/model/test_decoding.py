@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from model.charset import BLANK, Charset
-from model.config import BeamConfig
-from model.decoding import BeamDecoder, greedy_decode
+from model.inference.charset import BLANK, Charset
+from model.inference.config import BeamConfig
+from model.inference.decoding import BeamDecoder, greedy_decode
 
 CHARSET = Charset(list("abc"), "test")
 
@@ -63,7 +63,7 @@ def test_no_frames():
 
 # Beam search with a language model that has only seen "ab" and "cb": after "a" or "c" comes "b".
 def toy_lm():
-    from model.language import build
+    from model.training.language_model import build
 
     return build([[1, 2]] * 50 + [[3, 2]] * 50, CHARSET.num_classes, order=2)
 
@@ -102,7 +102,7 @@ def test_beam_on_no_frames():
 
 
 def test_beam_refuses_a_language_model_of_another_charset():
-    from model.language import build
+    from model.training.language_model import build
 
     with pytest.raises(ValueError):
         BeamDecoder(CHARSET, build([[1, 2]], CHARSET.num_classes + 1, order=2))
@@ -141,6 +141,6 @@ def test_an_accented_letter_belongs_to_its_word():
 
 
 def build_toy(charset: Charset, words: dict[str, float]):
-    from model.language import build
+    from model.training.language_model import build
 
     return build([[1, 2, 3]], charset.num_classes, order=2, words=words)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from model.config import DetectorConfig
-from model.detector.boxes import (
+from model.inference.config import DetectorConfig, ReaderConfig
+from model.inference.dbnet import DBNet
+from model.inference.detection import (
     Detection,
     boxes_from_map,
     drop_specks,
@@ -18,13 +19,14 @@ from model.detector.boxes import (
     unclip_distance,
     upright_corners,
 )
-from model.detector.data import collate, random_crop
-from model.detector.metrics import DetectionMeter, iou
-from model.detector.network import DBNet, binarise
-from model.detector.targets import make_targets, shrink_distance
-from model.detector.train import db_loss
+from model.synth import alphabet
+from model.training.detection_metrics import DetectionMeter, iou
+from model.training.detector import binarise, db_loss
+from model.training.page_data import collate, random_crop
+from model.training.targets import make_targets, shrink_distance
 
 CONFIG = DetectorConfig()
+SETTINGS = ReaderConfig()
 
 
 def rect(cx: float, cy: float, w: float, h: float, angle: float) -> np.ndarray:
@@ -57,7 +59,7 @@ def test_boxes_come_back_from_their_own_targets():
         rect(300, 400, 60, 60, 0),
     ]
     targets = make_targets((np.stack(boxes) + 0.5) / stride - 0.5, (256, 256), CONFIG)
-    found = boxes_from_map(targets.kernel * 0.95, CONFIG, scale=1.0)
+    found = boxes_from_map(targets.kernel * 0.95, CONFIG, 1.0, SETTINGS)
     assert len(found) == len(boxes)
     for box in boxes:
         assert max(iou(box, d.box) for d in found) > 0.75
@@ -77,7 +79,7 @@ def test_lines_joined_by_bridges_are_split(angle):
     mask[20:30, 200:203] = 1  # a speck sticking out of the first line
     turn = cv2.getRotationMatrix2D((200, 80), angle, 1.0)
     mask = cv2.warpAffine(mask, turn, (400, 160), flags=cv2.INTER_NEAREST)
-    lines = split_merged_lines(kernel_points(mask))
+    lines = split_merged_lines(kernel_points(mask), SETTINGS)
     assert len(lines) == 3
     for line in lines:
         thickness = min(cv2.minAreaRect(line)[1])
@@ -88,7 +90,7 @@ def test_one_line_and_a_block_of_unequal_lines_are_left_whole():
     line = np.zeros((40, 300), np.uint8)
     line[10:24, 10:290] = 1
     line[6:10, 50:60] = 1  # a taller glyph: still one line
-    assert len(split_merged_lines(kernel_points(line))) == 1
+    assert len(split_merged_lines(kernel_points(line), SETTINGS)) == 1
 
 
 def test_pieces_of_one_line_are_joined_and_neighbours_kept_apart():
@@ -97,7 +99,7 @@ def test_pieces_of_one_line_are_joined_and_neighbours_kept_apart():
     beside = rect(480, 50, 100, 30, 0)  # a cell of the same row, far to the right
     column = rect(380, 200, 30, 200, 0)  # vertical text
     detections = [Detection(box.astype(np.float32), 0.9) for box in (left, right, below, beside, column)]
-    joined = join_broken_lines(detections)
+    joined = join_broken_lines(detections, SETTINGS)
     assert len(joined) == 4
     whole = max(joined, key=lambda d: iou(d.box, rect(180, 51.5, 340, 30, 1)))
     assert iou(whole.box, rect(180, 51.5, 340, 30, 1)) > 0.8
@@ -107,7 +109,7 @@ def test_specks_between_lines_are_dropped():
     lines = [Detection(rect(200, y, 300, 40, 0).astype(np.float32), 0.9) for y in (50, 100, 150)]
     speck = Detection(rect(120, 75, 14, 12, 0).astype(np.float32), 0.6)
     digit = Detection(rect(200, 200, 24, 40, 0).astype(np.float32), 0.9)  # a page number stays
-    kept = [id(d) for d in drop_specks([*lines, speck, digit])]
+    kept = [id(d) for d in drop_specks([*lines, speck, digit], SETTINGS)]
     assert kept == [id(d) for d in (*lines, digit)]
 
 
@@ -136,13 +138,12 @@ def test_meter_counts_matches():
 
 def test_tiny_training_run_loss_falls(fonts):
     """A few steps on two fixed crops of a synthetic page: the DB loss goes down."""
-    from model.charset import Charset
     from model.synth.corpus import Corpus
     from model.synth.pages import PageRenderer
 
     torch.manual_seed(0)
     rng = random.Random(5)
-    page = PageRenderer(fonts, Corpus(Charset.default()), degradation=0.0).render(rng, layout="document", rotation=0)
+    page = PageRenderer(fonts, Corpus(alphabet.current()), degradation=0.0).render(rng, layout="document", rotation=0)
     batch = collate([random_crop(page, 192, rng) for _ in range(2)], CONFIG, 192 // CONFIG.output_stride)
     model = DBNet(CONFIG).train()
     optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)

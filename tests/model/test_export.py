@@ -2,13 +2,17 @@ import json
 
 import torch
 
-from model.charset import Charset
-from model.checkpoint import DEFAULT_WEIGHTS, build_model, load_checkpoint, save_checkpoint
-from model.config import ModelConfig
-from model.decoding import greedy_decode
-from model.export import CHARSET_FILE, CONFIG_FILE, export_serving, load_torchscript, publish, to_torchscript
-from model.network import frames_for_width
-from model.preprocessing import pad_batch, preprocess
+from model.inference.assemble import CHARSET_FILE, CONFIG_FILE, READER_CONFIG_FILE, Checkpoints, load_reader
+from model.inference.charset import Charset
+from model.inference.checkpoint import build_model, load_checkpoint
+from model.inference.config import ModelConfig, ReaderConfig
+from model.inference.crnn import frames_for_width
+from model.inference.decoding import greedy_decode
+from model.inference.preprocessing import pad_batch, preprocess
+from model.inference.torchscript import load_torchscript, to_torchscript
+from model.training.checkpoint import save_checkpoint
+from model.training.export import export_serving, publish
+from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
 from tests.helpers import pick_cjk_font, render_clean_line
 
 
@@ -26,7 +30,7 @@ def test_float_torchscript_equals_eager_on_committed_weights():
 def test_served_model_reads_like_the_float_model(tmp_path, fonts):
     """The exported model (int8 classifier) gives the float model's text and nearly its probabilities."""
     model, charset, _ = load_checkpoint(DEFAULT_WEIGHTS)
-    served = load_torchscript(export_serving(DEFAULT_WEIGHTS, tmp_path))
+    served = load_torchscript(export_serving(DEFAULT_WEIGHTS, DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, tmp_path))
     cjk = pick_cjk_font(fonts)
     lines = [
         render_clean_line("Invoice No. 20261124"),
@@ -67,3 +71,16 @@ def test_publish_halves_weights_but_keeps_predictions(tmp_path):
     images = torch.rand(2, 1, 32, 64)
     with torch.inference_mode():
         torch.testing.assert_close(half(images).softmax(-1), model(images).softmax(-1), atol=2e-3, rtol=0)
+
+
+def test_reader_settings_travel_with_the_archive(tmp_path):
+    """The page reader's thresholds are written into the archive folder and read back from it: a
+    reader assembled from the folder uses the archive's settings, not the code's defaults."""
+    tuned = ReaderConfig(noise_confidence=0.42, trim_margin=(0.2, 0.4))
+    export_serving(DEFAULT_WEIGHTS, DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, tmp_path, tuned)
+    assert ReaderConfig.from_dict(json.loads((tmp_path / READER_CONFIG_FILE).read_text())) == tuned
+    from_archive = load_reader(tmp_path)
+    assert from_archive.settings == tuned != ReaderConfig()
+    assert from_archive.recogniser.width_spread == tuned.width_spread
+    # From checkpoints, the current settings unless told otherwise.
+    assert load_reader(Checkpoints(DEFAULT_WEIGHTS, DEFAULT_DETECTOR_WEIGHTS, None)).settings == ReaderConfig()

@@ -3,8 +3,10 @@ import random
 import numpy as np
 import pytest
 
-from model.charset import Charset
-from model.language import BOUNDARY, DEFAULT_LM, NOT_LANGUAGE, CharLanguageModel, build, corpus_sequences
+from model.inference.language import BOUNDARY, CharLanguageModel
+from model.synth import alphabet
+from model.training.language_model import NOT_LANGUAGE, build, corpus_sequences
+from model.training.paths import DEFAULT_LM
 
 VOCABULARY = 7  # boundary + six tokens
 
@@ -49,7 +51,7 @@ def test_save_and_load_keep_the_scores(tmp_path):
 
 
 def test_build_is_deterministic_for_a_seed():
-    charset = Charset.default()
+    charset = alphabet.current()
     first = corpus_sequences(charset, 200, seed=5)
     assert first == corpus_sequences(charset, 200, seed=5)
     assert first != corpus_sequences(charset, 200, seed=6)
@@ -67,7 +69,7 @@ def test_corpus_for_the_model_is_language_only(monkeypatch):
         return kind, text
 
     monkeypatch.setattr(corpus.Corpus, "labelled_line", spy)
-    charset = Charset.default()
+    charset = alphabet.current()
     sequences = corpus_sequences(charset, 300, seed=1)
     assert len(sequences) == 300
     assert NOT_LANGUAGE <= set(kinds)  # they were drawn ...
@@ -77,7 +79,7 @@ def test_corpus_for_the_model_is_language_only(monkeypatch):
 
 def test_committed_model_fits_the_charset():
     lm = CharLanguageModel.load(DEFAULT_LM)
-    charset = Charset.default()
+    charset = alphabet.current()
     assert lm.vocabulary == charset.num_classes
     common = charset.encode("的")[0]
     rare = charset.encode("蠲")[0]
@@ -96,7 +98,7 @@ def test_committed_model_knows_english_words():
 
 
 def test_remembered_scores_stay_bounded_and_equal(monkeypatch):
-    from model import language
+    from model.inference import language
 
     monkeypatch.setattr(language, "CACHE_SIZE", 5)
     lm = build(toy_sequences(), VOCABULARY, order=3)

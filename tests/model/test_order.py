@@ -1,4 +1,4 @@
-"""Reading order of detected lines (model/reader/order.py): small hand-made pages with an obvious
+"""Reading order of detected lines (model/inference/reader/order.py): small hand-made pages with an obvious
 order, and the synthetic pages of model/synth/pages, whose lines come in reading order."""
 
 import itertools
@@ -7,13 +7,16 @@ import random
 import numpy as np
 import pytest
 
-from model.charset import Charset
-from model.reader.order import reading_order
+from model.inference.config import ReaderConfig
+from model.inference.reader.order import reading_order
+from model.synth import alphabet
 from model.synth.corpus import Corpus
 from model.synth.pages import LAYOUTS, PageRenderer
 
 TEXT_LAYOUTS = [name for name in LAYOUTS if name != "empty"]
 PAGES_PER_LAYOUT = 6
+
+SETTINGS = ReaderConfig()
 
 
 def box(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
@@ -28,7 +31,7 @@ def order_of(boxes: list, vertical: list[bool] | None = None, seed: int = 0) -> 
     vertical = vertical or [False] * len(boxes)
     shuffle = list(range(len(boxes)))
     random.Random(seed).shuffle(shuffle)
-    found = reading_order(boxes[shuffle], [vertical[i] for i in shuffle])
+    found = reading_order(boxes[shuffle], [vertical[i] for i in shuffle], SETTINGS)
     assert sorted(found) == list(range(len(boxes)))
     return [shuffle[i] for i in found]
 
@@ -48,14 +51,14 @@ def two_columns_under_a_title() -> list:
 
 
 def test_no_lines_and_one_line():
-    assert reading_order(np.zeros((0, 4, 2), np.float32), []) == []
-    assert reading_order(np.asarray([box(10, 10, 200, 30)], np.float32), [False]) == [0]
-    assert reading_order(np.asarray([box(10, 10, 40, 200)], np.float32), [True]) == [0]
+    assert reading_order(np.zeros((0, 4, 2), np.float32), [], SETTINGS) == []
+    assert reading_order(np.asarray([box(10, 10, 200, 30)], np.float32), [False], SETTINGS) == [0]
+    assert reading_order(np.asarray([box(10, 10, 40, 200)], np.float32), [True], SETTINGS) == [0]
 
 
 def test_flags_must_match_the_boxes():
     with pytest.raises(ValueError):
-        reading_order(np.asarray([box(0, 0, 10, 10), box(0, 20, 10, 30)]), [False])
+        reading_order(np.asarray([box(0, 0, 10, 10), box(0, 20, 10, 30)]), [False], SETTINGS)
 
 
 def test_lines_of_one_column_top_to_bottom():
@@ -127,9 +130,9 @@ def test_rules_between_a_forms_rows_keep_a_label_with_its_value():
     boxes = np.asarray(lines, np.float64)
     # Each row on its own, by rows: the centred label between the two lines it stands beside.
     expected = [0, 1, 3, 2, 4, 5, 6]
-    assert reading_order(boxes, [False] * len(lines), np.asarray(rules, np.float64)) == expected
+    assert reading_order(boxes, [False] * len(lines), SETTINGS, np.asarray(rules, np.float64)) == expected
     # Without the rules the labels are a column of their own, read before all the values.
-    assert reading_order(boxes, [False] * len(lines))[:3] == [0, 2, 5]
+    assert reading_order(boxes, [False] * len(lines), SETTINGS)[:3] == [0, 2, 5]
 
 
 def test_vertical_columns_right_to_left():
@@ -168,7 +171,7 @@ def test_three_hundred_lines_do_not_take_long():
 @pytest.fixture(scope="module")
 def synthetic_pages(fonts) -> list:
     """A few upright pages of every layout, captured as a scan or photo would be (skew, perspective)."""
-    renderer = PageRenderer(fonts, Corpus(Charset.default()))
+    renderer = PageRenderer(fonts, Corpus(alphabet.current()))
     return [
         renderer.render(random.Random(f"order{name}{i}"), layout=name, rotation=0)
         for name in TEXT_LAYOUTS

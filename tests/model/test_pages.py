@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from model.charset import Charset
+from model.synth import alphabet
 from model.synth.corpus import Corpus
 from model.synth.pages import LAYOUTS, Page, PageRenderer
 from model.synth.pages import __main__ as cli
@@ -19,7 +19,7 @@ TEXT_LAYOUTS = [name for name in LAYOUTS if name != "empty"]
 
 @pytest.fixture(scope="module")
 def corpus() -> Corpus:
-    return Corpus(Charset.default())
+    return Corpus(alphabet.current())
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_reading_order_is_a_permutation(pages):
 
 
 def test_texts_use_only_charset_characters(pages):
-    charset = Charset.default()
+    charset = alphabet.current()
     for page in pages:
         for line in page.lines:
             assert line.text and line.text == line.text.strip() and "  " not in line.text

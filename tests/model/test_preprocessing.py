@@ -2,10 +2,13 @@ import cv2
 import numpy as np
 import pytest
 
-from model.config import PreprocessConfig
-from model.preprocessing import ImageError, decode_image, pad_batch, preprocess, quantiles
+from model.inference.config import PreprocessConfig
+from model.inference.contract import InputError
+from model.inference.preprocessing import decode_image, pad_batch, preprocess, quantiles
 
 CONFIG = PreprocessConfig()
+# A limit far above these small test images.
+MAX_PIXELS = 1_000_000
 
 
 def line(width: int = 200, height: int = 50, ink: int = 20, paper: int = 235) -> np.ndarray:
@@ -52,25 +55,26 @@ def test_bytes_and_array_give_the_same_tensor(ext):
     image = line()
     data = encode(image, ext)
     decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-    np.testing.assert_array_equal(preprocess(data, CONFIG), preprocess(decoded, CONFIG))
+    np.testing.assert_array_equal(preprocess(decode_image(data, MAX_PIXELS), CONFIG), preprocess(decoded, CONFIG))
 
 
 def test_colour_and_alpha_inputs():
     bgr = cv2.cvtColor(line(), cv2.COLOR_GRAY2BGR)
     bgra = np.dstack([bgr, np.full(bgr.shape[:2], 255, np.uint8)])
-    np.testing.assert_allclose(preprocess(encode(bgra), CONFIG), preprocess(line(), CONFIG), atol=0.02)
+    from_bytes = preprocess(decode_image(encode(bgra), MAX_PIXELS), CONFIG)
+    np.testing.assert_allclose(from_bytes, preprocess(line(), CONFIG), atol=0.02)
 
 
 @pytest.mark.parametrize("data", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])
 def test_unreadable_bytes(data):
-    with pytest.raises(ImageError) as err:
-        preprocess(data, CONFIG)
+    with pytest.raises(InputError) as err:
+        decode_image(data, MAX_PIXELS)
     assert err.value.code == "invalid_image"
 
 
 def test_too_many_pixels_refused_before_decoding():
     data = encode(np.zeros((100, 1000), np.uint8))
-    with pytest.raises(ImageError) as err:
+    with pytest.raises(InputError) as err:
         decode_image(data, max_pixels=50_000)
     assert err.value.code == "image_too_large"
 

@@ -1,30 +1,33 @@
 """The page reader's geometry (turns, crops, vertical columns) and, with the committed weights,
 whole pages read end to end: upright, turned by quarter turns, vertical, empty."""
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
+import torch
 
-from model.checkpoint import DEFAULT_WEIGHTS
-from model.detector.checkpoint import DEFAULT_DETECTOR_WEIGHTS
-from model.metrics import AccuracyMeter
-from model.reader.crops import TRIM_MARGIN, restack_vertical, straighten, trim_to_ink
-from model.reader.markers import grown_over_marker
-from model.reader.pipeline import ModeError, PageReader, angle_of, turned, upright_points
-from model.reader.recognise import width_batches
-from model.reader.rules import find_rules
+from model.inference.assemble import Checkpoints, load_reader
+from model.inference.config import ReaderConfig
+from model.inference.contract import InputError
+from model.inference.reader.crops import restack_vertical, straighten, trim_to_ink
+from model.inference.reader.markers import grown_over_marker
+from model.inference.reader.pipeline import PageReader, angle_of, turned, upright_points
+from model.inference.reader.recognise import width_batches
+from model.inference.reader.rules import find_rules
 from model.synth.pages.capture import turn
+from model.training.metrics import AccuracyMeter
+from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
 from tests.helpers import CJK_FONT, render_clean_line, render_page
 
 HORIZONTAL = ["二〇二四年度报告", "Invoice No. 2024-0815", "合计金额 ¥1,280.50", "上海市浦东新区世纪大道"]
 VERTICAL = ["春眠不觉晓", "处处闻啼鸟", "夜来风雨声"]
+SETTINGS = ReaderConfig()
 
 
 @pytest.fixture(scope="module")
 def reader() -> PageReader:
-    return PageReader.load(Path(DEFAULT_WEIGHTS), Path(DEFAULT_DETECTOR_WEIGHTS), threads=2)
+    torch.set_num_threads(2)
+    return load_reader(Checkpoints(DEFAULT_WEIGHTS, DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM))
 
 
 def accuracy(predicted: str, expected: str) -> float:
@@ -78,10 +81,10 @@ def _line_crop(below: str) -> np.ndarray:
 
 def test_trimming_drops_the_next_line_where_it_touches_this_one():
     # Cut at the emptiest row nearest the next line: rows 10-44 are kept.
-    assert trim_to_ink(_line_crop("next line")).shape[0] == 34 + 2 * round(TRIM_MARGIN[0] * 34)
+    assert trim_to_ink(_line_crop("next line"), SETTINGS).shape[0] == 34 + 2 * round(SETTINGS.trim_margin[0] * 34)
     # Ink that runs into the edge under one word only, or thinly, is the line's own.
     for below in ("bowl", "descenders"):
-        assert trim_to_ink(_line_crop(below)).shape[0] == 50 + 2 * round(TRIM_MARGIN[0] * 50)
+        assert trim_to_ink(_line_crop(below), SETTINGS).shape[0] == 50 + 2 * round(SETTINGS.trim_margin[0] * 50)
 
 
 BULLETED = ["实现了一致性哈希算法", "后台资源占用率减少百分之八", "支持 Unicode 字体"]
@@ -105,14 +108,14 @@ def _bulleted_page(marker: str = "dot") -> np.ndarray:
 def test_a_marker_before_a_line_grows_its_box():
     page = _bulleted_page("dot")
     line = np.float32([[180, 72], [560, 72], [560, 112], [180, 112]])  # the first item, without its dot
-    grown = grown_over_marker(page, line, [])
+    grown = grown_over_marker(page, line, [], SETTINGS)
     assert grown is not None
     assert grown[0][0] < 180 - 1.5 * 36 - 36 // 7 and grown[3][0] == grown[0][0]
     np.testing.assert_array_equal(grown[1:3], line[1:3])
     # Not a marker: nothing there, a block too big for one, ink inside another box.
-    assert grown_over_marker(_bulleted_page("none"), line, []) is None
-    assert grown_over_marker(_bulleted_page("big"), line, []) is None
-    assert grown_over_marker(page, line, [np.float32([[100, 60], [170, 60], [170, 120], [100, 120]])]) is None
+    assert grown_over_marker(_bulleted_page("none"), line, [], SETTINGS) is None
+    assert grown_over_marker(_bulleted_page("big"), line, [], SETTINGS) is None
+    assert grown_over_marker(page, line, [np.float32([[100, 60], [170, 60], [170, 120], [100, 120]])], SETTINGS) is None
 
 
 def test_bulleted_items_are_read_with_their_markers(reader):
@@ -146,7 +149,7 @@ def test_restack_takes_columns_of_any_size():
         for width in (20, 31, 43):  # at 43 x 263 a comb of float steps once ended past the last row
             column = np.full((height, width), 255, np.uint8)
             column[rng.random((height, width)) < 0.2] = 0
-            line = restack_vertical(column)
+            line = restack_vertical(column, SETTINGS.restack_gap)
             assert line.ndim == 2 and line.size > 0
 
 
@@ -154,13 +157,13 @@ def test_restack_reads_a_vertical_column(reader):
     column = render_page(["登高望远"], vertical=True)
     ink = np.argwhere(column < 128)
     (y0, x0), (y1, x1) = ink.min(axis=0), ink.max(axis=0)
-    line = restack_vertical(column[y0 - 4 : y1 + 5, x0 - 4 : x1 + 5])
+    line = restack_vertical(column[y0 - 4 : y1 + 5, x0 - 4 : x1 + 5], SETTINGS.restack_gap)
     assert line.shape[1] > line.shape[0]
     assert reader.recogniser.read([line])[0].text == "登高望远"
 
 
 def test_unknown_mode_is_refused(reader):
-    with pytest.raises(ModeError):
+    with pytest.raises(InputError, match="mode"):
         reader.read(np.full((40, 200), 255, np.uint8), mode="sideways")
 
 
@@ -234,8 +237,8 @@ def test_rules_of_a_form_are_found_and_its_text_is_not():
     for y in (20, height // 2, height - 20):
         cv2.line(ruled, (10, y), (width - 10, y), 0, 2)
     cv2.line(ruled, (10, 20), (10, height - 20), 0, 2)
-    assert len(find_rules(page)) == 0
-    rules = find_rules(ruled)
+    assert len(find_rules(page, SETTINGS)) == 0
+    rules = find_rules(ruled, SETTINGS)
     across = rules[np.abs(rules[:, 1, 0] - rules[:, 0, 0]) > np.abs(rules[:, 1, 1] - rules[:, 0, 1])]
     assert len(across) == 3 and len(rules) == 4
     np.testing.assert_allclose(np.sort(across[:, 0, 1]), [20, height // 2, height - 20], atol=3)

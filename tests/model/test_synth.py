@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from PIL import ImageFont
 
-from model.charset import FORM_MARKS, Charset
+from model.inference.charset import Charset
+from model.synth import alphabet
+from model.synth.alphabet import FORM_MARKS
 from model.synth.corpus import Corpus
 from model.synth.fonts import read_faces
 from model.synth.render import BORROWED, LineRenderer
@@ -14,7 +16,7 @@ from model.synth.render import BORROWED, LineRenderer
 
 @pytest.fixture(scope="module")
 def charset() -> Charset:
-    return Charset.default()
+    return alphabet.current()
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +78,9 @@ def test_renderer_is_deterministic_for_a_seed(corpus, fonts):
 def _draws(font: ImageFont.FreeTypeFont, face_path: str, index: int, chars: str, cmaps: dict) -> list[str]:
     """The characters of ``chars`` that ``font`` has no real glyph for."""
     cmap = cmaps.setdefault((face_path, index), read_faces(Path(face_path))[index][1])
-    return [c for c in chars if c != " " and (cmap.get(ord(c)) in (None, ".notdef") or font.getmask(c).getbbox() is None)]
+    return [
+        c for c in chars if c != " " and (cmap.get(ord(c)) in (None, ".notdef") or font.getmask(c).getbbox() is None)
+    ]
 
 
 def test_rendered_text_has_a_glyph_in_its_font(corpus, fonts):

@@ -1,4 +1,5 @@
-"""Synthetic pages for training a text detector: a page image plus a quadrilateral for every text line.
+"""Synthetic pages for training a text detector: a page image plus a quadrilateral for every text line
+(part of ``model.synth``, which may import ``model.inference`` only).
 
 A page is typeset in one of a few layouts (document, columns, table, receipt, screenshot, sign,
 vertical Chinese, or no text at all) from the same corpus and fonts as the training lines and in the

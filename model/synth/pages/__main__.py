@@ -12,7 +12,7 @@ from pathlib import Path
 
 import cv2
 
-from model.charset import Charset
+from model.synth import alphabet
 from model.synth.corpus import Corpus
 from model.synth.fonts import discover_fonts
 from model.synth.pages.renderer import LAYOUTS, PageRenderer, draw_boxes
@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    charset = Charset.default()
+    charset = alphabet.current()
     renderer = PageRenderer(discover_fonts(charset), Corpus(charset), args.degradation)
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -8,7 +8,7 @@ import random
 import cv2
 import numpy as np
 
-from model.charset import Charset
+from model.inference.charset import Charset
 from model.synth.pages.core import Sheet
 from model.synth.render import Colour, background, hsv
 

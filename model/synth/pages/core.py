@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from model.charset import Charset, is_hanzi
+from model.inference.charset import Charset, is_hanzi
 from model.synth.corpus import Corpus
 from model.synth.fonts import FontFace
 from model.synth.pages.typefaces import Fonts, Type

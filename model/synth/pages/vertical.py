@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 
-from model.charset import is_hanzi
+from model.inference.charset import is_hanzi
 from model.synth.pages.colours import paper_sheet
 from model.synth.pages.core import LONG_SIDE_MAX, VERTICAL_MARKS, Kit, Sheet, clamp, portrait
 from model.synth.pages.text import prose, short

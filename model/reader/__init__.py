@@ -1,1 +1,0 @@
-"""Reading whole pages: from detected text lines to their text in reading order."""

@@ -1,0 +1,135 @@
+"""Character and exact-line accuracy per category of the model as it is served (TorchScript, int8
+classifier, beam search with the character language model) on (a) the fixed, seeded synthetic
+validation set, per kind of line, and (b) real labelled lines (``labels.tsv``: file, text,
+category), e.g. ``../shared/eval/lines``. The real lines decide whether new weights are worth
+committing."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from model.inference.assemble import Checkpoints, load_reader
+from model.inference.reader.recognise import LineRecogniser
+from model.synth.fonts import discover_fonts
+from model.training.line_data import VALIDATION_SEED, collate, fixed_samples
+from model.training.metrics import AccuracyMeter
+from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
+
+log = logging.getLogger("evaluate")
+DEFAULT_LINES = Path(__file__).resolve().parents[3] / "shared" / "eval" / "lines"
+
+
+def read_labels(folder: Path) -> list[tuple[Path, str, str]]:
+    with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
+        return [
+            (folder / row["file"], row["text"], row["category"])
+            for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
+        ]
+
+
+def load_serving(weights: Path, quantize: bool = True, lm: Path | None = DEFAULT_LM) -> LineRecogniser:
+    """The line recogniser as served (``model.inference.assemble``) from the recogniser's checkpoint
+    ``weights``, decoded by beam search with the language model ``lm`` (greedy without one)."""
+    return load_reader(Checkpoints(weights, DEFAULT_DETECTOR_WEIGHTS, lm), quantize).recogniser
+
+
+@torch.inference_mode()
+def evaluate_lines(
+    weights: Path, folder: Path, quantize: bool = True, warmup: int = 0, lm: Path | None = DEFAULT_LM
+) -> tuple[dict[str, AccuracyMeter], list[float]]:
+    """Meters per category (and "all") and per-line latencies in ms, one line at a time. ``warmup``
+    lines are read once, unscored and untimed, before the timed pass (allocators, kernel choice)."""
+    serving = load_serving(weights, quantize, lm)
+    labels = read_labels(folder)
+
+    def recognise(path: Path) -> str:
+        try:
+            image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                raise ValueError("not a readable image")
+            line = serving.prepare(image)
+            probs = serving.model(torch.from_numpy(line)[None]).softmax(-1)[0].numpy()
+            return serving.decode(probs).text  # one unpadded line: every frame is its own
+        except ValueError as err:
+            log.warning("%s: %s", path.name, err)
+            return ""
+
+    for path, _, _ in labels[:warmup]:
+        recognise(path)
+    meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
+    latencies = []
+    for path, text, category in labels:
+        start = time.perf_counter()
+        prediction = recognise(path)
+        latencies.append((time.perf_counter() - start) * 1000)
+        meters[category].add(prediction, text)
+        meters["all"].add(prediction, text)
+    return dict(meters), latencies
+
+
+@torch.inference_mode()
+def evaluate_synthetic(
+    weights: Path, count: int, quantize: bool = True, lm: Path | None = DEFAULT_LM
+) -> dict[str, AccuracyMeter]:
+    """Meters per kind of line (and "all") on the seeded synthetic validation set."""
+    serving = load_serving(weights, quantize, lm)
+    charset = serving.charset
+    samples = fixed_samples(charset, discover_fonts(charset), serving.config, VALIDATION_SEED, count)
+    meters: dict[str, AccuracyMeter] = defaultdict(AccuracyMeter)
+    for start in range(0, len(samples), 32):
+        chunk = samples[start : start + 32]
+        batch = collate(chunk)
+        probs = serving.model(batch["images"], batch["widths"]).softmax(-1).numpy()
+        for p, frames, sample in zip(probs, batch["frame_lengths"].tolist(), chunk):
+            prediction = serving.decode(p[:frames]).text
+            meters[sample[3]].add(prediction, sample[2])
+            meters["all"].add(prediction, sample[2])
+    return dict(meters)
+
+
+def format_table(meters: dict[str, AccuracyMeter], first_column: str = "category") -> str:
+    rows = [f"| {first_column} | lines | char acc | line acc |", "|---|---:|---:|---:|"]
+    for name in sorted(meters, key=lambda n: (n == "all", n)):
+        m = meters[name]
+        rows.append(f"| {name} | {m.lines} | {100 * m.char_accuracy:.1f} % | {100 * m.line_accuracy:.1f} % |")
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--lines", type=Path, default=DEFAULT_LINES)
+    parser.add_argument("--synthetic", type=int, default=1000, help="synthetic validation lines (0: skip)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--float32", action="store_true", help="evaluate without the int8 classifier")
+    parser.add_argument("--lm", type=Path, default=DEFAULT_LM, help="character language model for the beam search")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding, without the language model")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    torch.set_num_threads(args.threads)
+    quantize = not args.float32
+    lm = None if args.greedy else args.lm
+    print(f"Decoding: {'greedy' if lm is None else f'beam search with {lm.name}'}")
+    if args.synthetic:
+        print(f"Synthetic validation set ({args.synthetic} lines, seed {VALIDATION_SEED}), per kind of line:")
+        print(format_table(evaluate_synthetic(args.weights, args.synthetic, quantize, lm), "kind"))
+        print()
+    meters, latencies = evaluate_lines(args.weights, args.lines, quantize, lm=lm)
+    print(f"Real lines ({args.lines}):")
+    print(format_table(meters))
+    print(
+        f"median {np.median(latencies):.1f} ms per line (preprocessing + inference + decoding, {args.threads} thread)"
+    )
+
+
+if __name__ == "__main__":
+    main()

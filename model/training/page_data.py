@@ -1,0 +1,96 @@
+"""Training crops of synthetic pages with their DB targets, and the fixed validation pages."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from model.inference.config import DetectorConfig
+from model.inference.preprocessing import page_tensor
+from model.synth import alphabet
+from model.synth.corpus import Corpus
+from model.synth.fonts import FontFace
+from model.synth.pages import Page, PageRenderer
+from model.training.targets import make_targets
+
+# The fixed synthetic validation pages of the detector (seeded independently of training).
+VALIDATION_SEED = 20261124
+
+
+def random_crop(page: Page, size: int, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
+    """A ``size`` x ``size`` crop of the page at a random scale, usually around some line, padded
+    with white like inference pads; returns the crop and every box in its coordinates."""
+    h, w = page.image.shape[:2]
+    scale = min(rng.uniform(560, 1600) / max(h, w), 1.3)
+    image = cv2.resize(page.image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+    boxes = np.stack([line.box for line in page.lines]) * scale if page.lines else np.zeros((0, 4, 2), np.float32)
+    h, w = image.shape[:2]
+    if len(boxes) and rng.random() < 0.85:
+        cx, cy = boxes[rng.randrange(len(boxes))].mean(axis=0)
+        x0 = int(cx - rng.uniform(0.1, 0.9) * size)
+        y0 = int(cy - rng.uniform(0.1, 0.9) * size)
+    else:
+        x0, y0 = rng.randint(min(0, w - size), max(0, w - size)), rng.randint(min(0, h - size), max(0, h - size))
+    x0, y0 = min(max(x0, min(0, w - size)), max(0, w - size)), min(max(y0, min(0, h - size)), max(0, h - size))
+    crop = np.full((size, size, 3), 255, np.uint8)
+    sx0, sy0 = max(x0, 0), max(y0, 0)
+    sx1, sy1 = min(x0 + size, w), min(y0 + size, h)
+    crop[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = image[sy0:sy1, sx0:sx1]
+    return crop, (boxes - [x0, y0]).astype(np.float32)
+
+
+class PageCrops(IterableDataset):
+    """Endless batches: images (N, 3, S, S) and the four target maps (N, S/2, S/2)."""
+
+    def __init__(
+        self,
+        fonts: list[FontFace],
+        config: DetectorConfig,
+        seed: int,
+        batch_size: int,
+        size: int = 640,
+        crops_per_page: int = 2,
+    ) -> None:
+        super().__init__()
+        self.fonts, self.config, self.seed = fonts, config, seed
+        self.batch_size, self.size, self.crops_per_page = batch_size, size, crops_per_page
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        info = get_worker_info()
+        if info is not None:
+            cv2.setNumThreads(1)
+        rng = random.Random(self.seed * 1000 + (info.id if info else 0))
+        renderer = PageRenderer(self.fonts, Corpus(alphabet.current()))
+        stride = self.config.output_stride
+        pending: list[tuple[np.ndarray, np.ndarray]] = []
+        while True:
+            page = renderer.render(rng)
+            pending += [random_crop(page, self.size, rng) for _ in range(self.crops_per_page)]
+            rng.shuffle(pending)
+            while len(pending) >= self.batch_size:
+                chunk, pending = pending[: self.batch_size], pending[self.batch_size :]
+                yield collate(chunk, self.config, self.size // stride)
+
+
+def collate(chunk: list[tuple[np.ndarray, np.ndarray]], config: DetectorConfig, out: int) -> dict[str, torch.Tensor]:
+    stride = config.output_stride
+    # Box corners are pixel centres; map pixel i covers input pixels [i*s, (i+1)*s).
+    targets = [make_targets((boxes + 0.5) / stride - 0.5, (out, out), config) for _, boxes in chunk]
+    return {
+        "images": page_tensor([image for image, _ in chunk]),
+        **{
+            name: torch.from_numpy(np.stack([getattr(t, name) for t in targets]))
+            for name in ("kernel", "kernel_mask", "threshold", "threshold_mask")
+        },
+    }
+
+
+def validation_pages(fonts: list[FontFace], count: int) -> list[Page]:
+    rng = random.Random(VALIDATION_SEED)
+    renderer = PageRenderer(fonts, Corpus(alphabet.current()))
+    return [renderer.render(rng) for _ in range(count)]

@@ -1,0 +1,153 @@
+"""Train or resume the CRNN on synthetic lines.
+
+This module holds what is the recogniser's own: its defaults, its data (rendered lines), its loss
+(CTC) and its validation (character accuracy on fixed synthetic lines); the loop is
+``model.training.loop``'s. Writes ``<run>/last.pt`` every ``--checkpoint-every`` steps and
+``<run>/best.pt`` whenever validation character accuracy improves; running the same command again
+resumes from ``last.pt``. Weights of an older alphabet (``--init``) grow into the current one. Uses
+CUDA when present, else the CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn import functional as F
+
+from model.inference.charset import Charset
+from model.inference.checkpoint import build_model, load_checkpoint
+from model.inference.config import ModelConfig
+from model.inference.crnn import CRNN
+from model.inference.decoding import greedy_decode
+from model.synth import alphabet
+from model.synth.fonts import FontFace, discover_fonts
+from model.training import loop
+from model.training.checkpoint import grow_charset, save_checkpoint
+from model.training.line_data import VALIDATION_SEED, Sample, SyntheticBatches, collate, fixed_samples
+from model.training.metrics import AccuracyMeter
+
+log = logging.getLogger("train")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    loop.add_common_arguments(
+        parser,
+        run=Path("runs/crnn"),
+        steps=200_000,
+        batch_size=64,
+        lr=1e-3,
+        warmup=500,
+        val_every=500,
+        checkpoint_every=200,
+        log_every=50,
+    )
+    parser.add_argument("--val-size", type=int, default=500, help="synthetic validation lines")
+    parser.add_argument(
+        "--degradation", type=float, default=1.0, help="how often capture artefacts are applied to training lines (0-1)"
+    )
+    return parser.parse_args(argv)
+
+
+def evaluate(
+    model: CRNN, samples: list[Sample], charset: Charset, device: torch.device, batch_size: int = 64
+) -> AccuracyMeter:
+    """Greedy readings of ``samples`` scored against their texts; ``model`` in eval mode."""
+    meter = AccuracyMeter()
+    for start in range(0, len(samples), batch_size):
+        batch = collate(samples[start : start + batch_size])
+        probs = model(batch["images"].to(device), batch["widths"]).softmax(-1).cpu().numpy()
+        for p, frames, text in zip(probs, batch["frame_lengths"].tolist(), batch["texts"]):
+            meter.add(greedy_decode(p[:frames], charset).text, text)
+    return meter
+
+
+class RecogniserTask:
+    """The recogniser as a ``loop.Task``."""
+
+    best_key = "best_char_accuracy"
+    lr_floor = 0.05
+    unit = "lines"
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.charset = alphabet.current()
+        self.fonts: list[FontFace] = []
+        self.validation: list[Sample] = []
+
+    def load(self, source: Path | None) -> tuple[CRNN, dict[str, Any]]:
+        current = alphabet.current()
+        if source is None:
+            self.charset = current
+            return build_model(ModelConfig(), current), {}
+        model, self.charset, payload = load_checkpoint(source)
+        if self.charset.chars != current.chars:  # weights of an older alphabet start this run
+            model, old, self.charset = grow_charset(model, self.charset, current), self.charset, current
+            log.info(
+                "grew the classifier of %s from charset %s to %s (%d classes)",
+                source,
+                old.version,
+                current.version,
+                current.num_classes,
+            )
+        return model, payload
+
+    def prepare(self, model: CRNN) -> None:
+        self.preprocess_config = model.config.preprocess
+        self.fonts = discover_fonts(self.charset)
+        log.info(
+            "%d classes, %d fonts (%d CJK)",
+            self.charset.num_classes,
+            len(self.fonts),
+            sum(f.cjk for f in self.fonts),
+        )
+        self.validation = fixed_samples(
+            self.charset, self.fonts, self.preprocess_config, VALIDATION_SEED, self.args.val_size
+        )
+
+    def batches(self, seed: int) -> SyntheticBatches:
+        return SyntheticBatches(
+            self.charset,
+            self.fonts,
+            self.preprocess_config,
+            seed=seed,
+            batch_size=self.args.batch_size,
+            degradation=self.args.degradation,
+        )
+
+    def forward(self, model: CRNN, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
+        # Widths stay on the CPU: they pack the sequence for the LSTM.
+        return model(batch["images"].to(device), batch["widths"])
+
+    def loss(
+        self, outputs: torch.Tensor, batch: dict[str, Any], device: torch.device
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        log_probs = outputs.log_softmax(-1).permute(1, 0, 2)  # T, N, C for CTC
+        loss = F.ctc_loss(
+            log_probs,
+            batch["targets"].to(device),
+            batch["frame_lengths"],
+            batch["target_lengths"],
+            blank=0,
+            zero_infinity=True,
+        )
+        return loss, {}
+
+    def validate(self, model: CRNN, device: torch.device) -> tuple[float, str]:
+        meter = evaluate(model, self.validation, self.charset, device)
+        return meter.char_accuracy, f"char_acc {meter.char_accuracy:.4f} line_acc {meter.line_accuracy:.4f}"
+
+    def save(self, path: Path, model: CRNN, extra: dict[str, Any]) -> None:
+        save_checkpoint(path, model, self.charset, extra)
+
+
+def main(args: argparse.Namespace) -> None:
+    loop.run(RecogniserTask(args), args)
+
+
+if __name__ == "__main__":
+    main(parse_args())
