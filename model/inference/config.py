@@ -135,6 +135,12 @@ class ReaderConfig:
     line_shape: tuple[int, float] = (160, 2.5)
     # A box at least this elongated in the upright frame is a column of upright characters.
     vertical_aspect: float = 1.5
+    # Boxes this elongated count as wide or tall when the page's turn is guessed: mostly wide, the
+    # page is upright or upside down; mostly tall, vertical text or a quarter-turned page.
+    orientation_aspect: float = 2.0
+    # A reading is expected to hold this many characters per line thickness of its length: a turned
+    # or mirrored line decodes to a few confident characters, or none, and scores in proportion.
+    chars_per_thickness: float = 0.5
     # Orientation is voted by this many of the page's longest lines.
     orientation_sample: int = 8
     # Lines reading below this confidence are tried upside down too.
@@ -177,6 +183,11 @@ class ReaderConfig:
     touch_spread: float = 0.5
     # Space between the cells of a vertical column laid out as a line, in column widths.
     restack_gap: float = 0.25
+    # A vertical column is cut into cells at the pitch in this range of column widths that crosses
+    # the least ink (CJK cells are about square; punctuation and Latin runs make them vary) ...
+    restack_pitch: tuple[float, float] = (0.8, 1.6)
+    # ... and pieces shorter than this share of the width are slivers between cuts, not cells.
+    restack_min_cell: float = 0.2
 
     # --- list markers the detector left out (reader.markers) ---
     # How far before a line a marker may stand (a tab after a bullet is about two line heights).
@@ -217,8 +228,9 @@ class ReaderConfig:
     # in perspective leave many lines unmatched, while a sidebar beside running text lines up with
     # its lines by chance about half the time.
     cells_share: float = 0.5
-    # Running text: most of a part's text (in line thicknesses, about characters) is in lines at least
-    # this many thicknesses long; table cells, prices and times are mostly shorter ...
+    # Running text: running_share of a part's text (in line thicknesses, about characters) is in lines
+    # at least text_line thicknesses long; table cells, prices and times are mostly shorter ...
+    running_share: float = 0.5
     text_line: float = 8
     # ... and its lines' centres are at most this many thicknesses apart (median): long lines far
     # apart are the dates or titles beside a list's entries.

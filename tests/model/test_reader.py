@@ -149,7 +149,7 @@ def test_restack_takes_columns_of_any_size():
         for width in (20, 31, 43):  # at 43 x 263 a comb of float steps once ended past the last row
             column = np.full((height, width), 255, np.uint8)
             column[rng.random((height, width)) < 0.2] = 0
-            line = restack_vertical(column, SETTINGS.restack_gap)
+            line = restack_vertical(column, SETTINGS)
             assert line.ndim == 2 and line.size > 0
 
 
@@ -157,7 +157,7 @@ def test_restack_reads_a_vertical_column(reader):
     column = render_page(["登高望远"], vertical=True)
     ink = np.argwhere(column < 128)
     (y0, x0), (y1, x1) = ink.min(axis=0), ink.max(axis=0)
-    line = restack_vertical(column[y0 - 4 : y1 + 5, x0 - 4 : x1 + 5], SETTINGS.restack_gap)
+    line = restack_vertical(column[y0 - 4 : y1 + 5, x0 - 4 : x1 + 5], SETTINGS)
     assert line.shape[1] > line.shape[0]
     assert reader.recogniser.read([line])[0].text == "登高望远"
 

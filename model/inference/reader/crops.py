@@ -95,12 +95,12 @@ def _spread(ink: np.ndarray) -> int:
     return int(cols[-1] - cols[0] + 1) if cols.size else 0
 
 
-def restack_vertical(column: np.ndarray, gap: float) -> np.ndarray:
+def restack_vertical(column: np.ndarray, settings: ReaderConfig) -> np.ndarray:
     """An upright column of characters (gray, taller than wide) as one horizontal line: the column is
     cut into character cells and the cells are laid side by side.
 
     Vertical CJK text is typeset on a regular grid of about square cells, so the cuts are a comb:
-    the pitch (0.8-1.6 column widths) and offset whose cuts cross the least ink, measured on a
+    the pitch (``ReaderConfig.restack_pitch``) and offset whose cuts cross the least ink, measured on a
     slightly blurred ink profile so that cuts settle in the middle of the gaps. A comb is robust
     where gaps are not: characters such as 三 or 旦 have blank rows inside them.
     """
@@ -111,7 +111,8 @@ def restack_vertical(column: np.ndarray, gap: float) -> np.ndarray:
     sigma = max(1.0, 0.1 * width)
     profile = cv2.GaussianBlur(profile[:, None], (1, 2 * int(3 * sigma) + 1), sigma)[:, 0]
     best_cost, best_cuts = np.inf, np.array([0, height])
-    for pitch in np.linspace(0.8 * width, 1.6 * width, 33):
+    low, high = settings.restack_pitch
+    for pitch in np.linspace(low * width, high * width, 33):
         for offset in np.arange(0.0, pitch, 1.0):
             cuts = np.arange(offset, height, pitch).astype(int)
             cuts = cuts[cuts < height]  # a float step can land on ``height`` itself
@@ -122,11 +123,15 @@ def restack_vertical(column: np.ndarray, gap: float) -> np.ndarray:
                 best_cost, best_cuts = cost, cuts
     edges = np.unique(np.concatenate([[0], best_cuts, [height]]))
     ink_rows = profile > 0.01
-    cells = [column[a:b] for a, b in itertools.pairwise(edges) if b - a > 0.2 * width and ink_rows[a:b].any()]
+    cells = [
+        column[a:b]
+        for a, b in itertools.pairwise(edges)
+        if b - a > settings.restack_min_cell * width and ink_rows[a:b].any()
+    ]
     if not cells:
         return column
     background = int(np.median(column))
-    space = max(1, int(gap * width))
+    space = max(1, int(settings.restack_gap * width))
     cell_height = max(cell.shape[0] for cell in cells)
     line = np.full((cell_height, len(cells) * (width + space) + space), background, column.dtype)
     x = space

@@ -304,7 +304,7 @@ def _running_text(lines: np.ndarray, block: _Block) -> bool:
     longer, set one under the other as a paragraph's are (at most ``paragraph_pitch`` thicknesses
     apart, median): long lines far apart are the dates or titles beside a list's entries."""
     size = block.length[lines] / block.thick[lines]
-    if size[size >= block.settings.text_line].sum() < 0.5 * size.sum():
+    if size[size >= block.settings.text_line].sum() < block.settings.running_share * size.sum():
         return False
     if len(lines) < 2:
         return True

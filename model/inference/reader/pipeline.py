@@ -35,15 +35,6 @@ class Reading:
     vertical: bool
     decoded: Decoded
 
-    @property
-    def score(self) -> float:
-        """Confidence, discounted when the reading is much shorter than the line looks: a turned or
-        mirrored line often decodes to a few confident characters, or to nothing."""
-        width, height = side_lengths(self.corners)
-        along, across = (height, width) if self.vertical else (width, height)
-        expected = max(1.0, 0.5 * along / max(across, 1.0))
-        return self.decoded.confidence * min(1.0, len(self.decoded.text) / expected)
-
 
 def turned(corners: np.ndarray, quarter_turns: int) -> np.ndarray:
     """The corners of the same box for text turned clockwise by ``quarter_turns`` quarter turns: the
@@ -152,8 +143,9 @@ class PageReader:
         if not boxes:
             return 0, []
         shapes = [side_lengths(box) for box in boxes]
-        tall = sum(h > 2 * w for w, h in shapes)
-        wide = sum(w > 2 * h for w, h in shapes)
+        aspect = self.settings.orientation_aspect
+        tall = sum(h > aspect * w for w, h in shapes)
+        wide = sum(w > aspect * h for w, h in shapes)
         # Mostly wide lines: upright or upside down. Mostly tall: vertical text or a turned page.
         candidates = [0, 2] if wide >= tall else [0, 1, 3, 2]
         quarters_tried = wide < tall
@@ -161,7 +153,7 @@ class PageReader:
         best_turn, best_score, best_read, best_sample = 0, -1.0, 0.0, []
         for turns in candidates:  # grows by the quarter turns below
             sample = self._read(gray, [boxes[i] for i in longest], turns)
-            read = float(np.mean([r.score for r in sample]))
+            read = float(np.mean([self._score(r) for r in sample]))
             score = read - (self.settings.upright_preference if turns else 0.0)
             if score > best_score:
                 best_turn, best_score, best_read, best_sample = turns, score, read, sample
@@ -200,7 +192,15 @@ class PageReader:
             return reading
         crop = self._prepare(straighten(gray, turned(reading.corners, 2), self.settings.crop_margin), reading.vertical)
         other = Reading(turned(reading.corners, 2), reading.vertical, self.recogniser.read([crop])[0])
-        return other if other.score > reading.score else reading
+        return other if self._score(other) > self._score(reading) else reading
+
+    def _score(self, reading: Reading) -> float:
+        """A reading's confidence, discounted when it is much shorter than its line looks: a turned or
+        mirrored line often decodes to a few confident characters, or to nothing."""
+        width, height = side_lengths(reading.corners)
+        along, across = (height, width) if reading.vertical else (width, height)
+        expected = max(1.0, self.settings.chars_per_thickness * along / max(across, 1.0))
+        return reading.decoded.confidence * min(1.0, len(reading.decoded.text) / expected)
 
     def _noise(self, decoded: Decoded) -> bool:
         """A short line read with little confidence: a picture, halftone or a speck read as text."""
@@ -212,7 +212,7 @@ class PageReader:
         length), and a column laid out horizontally."""
         if vertical:
             column = np.ascontiguousarray(trim_to_ink(np.ascontiguousarray(crop.T), self.settings).T)
-            return restack_vertical(column, self.settings.restack_gap)
+            return restack_vertical(column, self.settings)
         return trim_to_ink(crop, self.settings)
 
 
