@@ -106,8 +106,9 @@ def run_service(mar: Path, work: Path) -> Iterator[LiveService]:
     }
     torchserve_cmd = [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store)]
     torchserve_cmd += ["--ts-config", str(config), "--models", "crnn_ocr=crnn_ocr.mar"]
-    gateway_cmd = [str(BIN / "gunicorn"), "--bind", gateway_url.removeprefix("http://"), "--workers", "2"]
-    gateway_cmd += ["--timeout", "60", "--access-logfile", "-", "gateway.wsgi:app"]
+    # The gateway's own gunicorn settings, as `make run` and the Docker image use them.
+    gateway_cmd = [str(BIN / "gunicorn"), "--config", "gateway/gunicorn.conf.py"]
+    gateway_cmd += ["--bind", gateway_url.removeprefix("http://"), "--access-logfile", "-", "gateway.wsgi:app"]
     ts_log, gw_log = work / "torchserve.out", work / "gateway.out"
     with ts_log.open("w") as ts_out, gw_log.open("w") as gw_out:
         torchserve = subprocess.Popen(
