@@ -70,14 +70,25 @@ def stop(process: subprocess.Popen) -> None:
             continue
 
 
+# What config.properties binds: three HTTP addresses and two gRPC ports, all moved to free ports so
+# that the tests run beside `make run`.
+ADDRESSES = ("inference_address", "management_address", "metrics_address")
+PORTS = ("grpc_inference_port", "grpc_management_port")
+
+
 def torchserve_config(ports: dict[str, int], target: Path) -> Path:
-    """The repository's config.properties with the three addresses moved to free ports."""
+    """The repository's config.properties with every address and port moved to ``ports``."""
     lines = []
     for line in (ROOT / "config.properties").read_text().splitlines():
         key = line.split("=", 1)[0]
-        if key in ports:
+        if key in ADDRESSES:
             line = f"{key}=http://127.0.0.1:{ports[key]}"
+        elif key in PORTS:
+            line = f"{key}={ports[key]}"
         lines.append(line)
+    missing = set(ADDRESSES + PORTS) - {line.split("=", 1)[0] for line in lines}
+    if missing:
+        raise RuntimeError(f"config.properties does not set {sorted(missing)}: they could collide with `make run`")
     target.write_text("\n".join(lines) + "\n")
     return target
 
@@ -89,7 +100,7 @@ def run_service(mar: Path, work: Path) -> Iterator[LiveService]:
     store = work / "model-store"
     store.mkdir()
     shutil.copy2(mar, store / mar.name)
-    ports = {key: free_port() for key in ("inference_address", "management_address", "metrics_address")}
+    ports = {key: free_port() for key in ADDRESSES + PORTS}
     config = torchserve_config(ports, work / "config.properties")
     inference = f"http://127.0.0.1:{ports['inference_address']}"
     management = f"http://127.0.0.1:{ports['management_address']}"

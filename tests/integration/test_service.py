@@ -137,3 +137,16 @@ def test_custom_metrics_are_exposed(live_service):
     metrics = requests.get(live_service.metrics_url, timeout=10).text
     for name in ("OCRLinesRecognised", "OCRRejectedInputs", "OCRPreprocessMs", "OCRInferenceMs"):
         assert name in metrics, f"{name} missing from /metrics"
+
+
+def test_model_registration_is_off(live_service, built_mar):
+    """A registered .mar runs its code: the management API refuses registration (and unregistering
+    the served model), while describing models, which the readiness probe uses, still works."""
+    register = requests.post(
+        f"{live_service.management_url}/models", params={"url": built_mar.name, "model_name": "other"}, timeout=10
+    )
+    assert register.status_code >= 400, register.text
+    unregister = requests.delete(f"{live_service.management_url}/models/crnn_ocr", timeout=10)
+    assert unregister.status_code >= 400, unregister.text
+    described = requests.get(f"{live_service.management_url}/models/crnn_ocr", timeout=10)
+    assert described.status_code == 200 and described.json()[0]["workers"]
