@@ -60,6 +60,8 @@ def ocr() -> Response:
         payload = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
         raise InvalidJson("The request body is not valid JSON.") from None
+    except RecursionError:  # a few KB of nested brackets exhaust the parser's stack
+        raise InvalidJson("The request body nests too deeply.") from None
     if not isinstance(payload, dict):
         raise InvalidJson()
 
@@ -180,6 +182,28 @@ def _start_timer() -> None:
     g.started = time.perf_counter()
 
 
+# Sent with every answer. The web UI is static files from this origin (no inline script or style);
+# its previews and its .txt/.json downloads are data: and blob: URLs it makes itself. Nothing may
+# frame it or sniff a type the server did not say.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; connect-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _secure(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    # OCR results are the caller's documents: no shared or browser cache keeps them.
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _log_request(response: Response) -> Response:
     elapsed_ms = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
     logger.info("%s %s -> %d (%.1f ms)", request.method, request.path, response.status_code, elapsed_ms)
@@ -211,5 +235,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
     app.before_request(_start_timer)
+    app.after_request(_secure)
     app.after_request(_log_request)
     return app

@@ -130,6 +130,27 @@ def test_malformed_json_or_not_an_object_is_invalid_json(dead_client: FlaskClien
     assert_error(dead_client.post(OCR, data=body, content_type="application/json"), 400, "invalid_json")
 
 
+@pytest.mark.parametrize("opening", [b"[", b'{"a":'])
+def test_deeply_nested_json_is_invalid_json(dead_client: FlaskClient, opening: bytes) -> None:
+    """A few KB of nested brackets exhaust the JSON parser's stack: a 400, not a 500 with a traceback."""
+    body = opening * 100_000
+    response = dead_client.post(OCR, data=body, content_type="application/json")
+    assert_error(response, 400, "invalid_json")
+    assert "nests too deeply" in response.get_json()["message"]
+
+
+@pytest.mark.parametrize("path", ["/", "/healthz", OCR])
+def test_security_headers_on_every_answer(dead_client: FlaskClient, path: str) -> None:
+    response = dead_client.get(path)
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    # Results are never cached; the UI's files may be.
+    assert (response.headers.get("Cache-Control") == "no-store") == path.startswith("/api/")
+    response.close()  # the UI's page is streamed from its file
+
+
 @pytest.mark.parametrize(
     "payload",
     [
