@@ -17,7 +17,12 @@ stop() {
 # docker stop: pass the signal on, and exit cleanly once both are down.
 trap 'stop; exit 0' TERM INT
 
-wait -n
+# Until either is gone. `wait -n` wakes when a child exits, but a child that exits while it is
+# starting may be missed (its test hung once, under load): a one-second sleep beside it bounds each wait.
+while kill -0 "$torchserve_pid" 2>/dev/null && kill -0 "$gateway_pid" 2>/dev/null; do
+    sleep 1 &
+    wait -n
+done
 if kill -0 "$torchserve_pid" 2>/dev/null; then gone=gateway; else gone=TorchServe; fi
 echo "entrypoint: $gone exited; stopping the container" >&2
 stop
