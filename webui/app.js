@@ -145,7 +145,6 @@
         preview.hidden = true;
         preview.removeAttribute("src");
       } else {
-        preview.style.imageOrientation = "";
         preview.src = currentFile.dataUrl;
         preview.alt = `Preview of ${currentFile.name}`;
         preview.hidden = false;
@@ -320,14 +319,8 @@
   }
 
   function drawBoxes(lines, width, height) {
-    // The boxes are in the pixels the server read. The preview shows the stored pixels,
-    // ignoring any EXIF rotation (style.css), as the handler does; should the server
-    // report a portrait image where a landscape one is shown (or the reverse), it turned
-    // the image by its EXIF tag itself, so show it turned too.
-    const shown = preview.getBoundingClientRect();
-    if (width && height && width !== height && shown.width && shown.height && shown.width !== shown.height) {
-      if (width > height !== shown.width > shown.height) preview.style.imageOrientation = "from-image";
-    }
+    // The boxes are in the pixels the server read: the image turned upright by its EXIF
+    // orientation, as the preview shows it (style.css).
     const [naturalWidth, naturalHeight] = [preview.naturalWidth, preview.naturalHeight];
     const viewWidth = width || naturalWidth;
     const viewHeight = height || naturalHeight;

@@ -19,17 +19,35 @@ from model.inference.contract import InputError
 SIDE_MULTIPLE = 32
 
 
-def _check_pixels(data: bytes, max_pixels: int) -> None:
-    """Refuse oversized images from their header alone, before any pixel is decoded."""
+# EXIF orientation -> what turns the stored pixels upright (as a camera's viewer shows them).
+EXIF_ORIENTATION = 0x0112
+UPRIGHT = {
+    2: lambda image: cv2.flip(image, 1),
+    3: lambda image: cv2.rotate(image, cv2.ROTATE_180),
+    4: lambda image: cv2.flip(image, 0),
+    5: lambda image: cv2.transpose(image),
+    6: lambda image: cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE),
+    7: lambda image: cv2.flip(cv2.transpose(image), -1),
+    8: lambda image: cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE),
+}
+
+
+def _check_header(data: bytes, max_pixels: int) -> int:
+    """Refuse oversized images from their header alone, before any pixel is decoded; returns the
+    EXIF orientation that OpenCV leaves to us (1: none)."""
     try:
         with Image.open(io.BytesIO(data)) as header:
             width, height = header.size
+            # OpenCV's TIFF decoder applies the orientation itself; its JPEG, PNG and WebP decoders,
+            # with IMREAD_UNCHANGED, do not.
+            orientation = 1 if header.format == "TIFF" else header.getexif().get(EXIF_ORIENTATION, 1)
     except Image.DecompressionBombError as err:
         raise InputError("image_too_large", str(err)) from None
     except Exception:  # noqa: BLE001 - Pillow raises many types for junk; OpenCV has the final word
-        return
+        return 1
     if width * height > max_pixels:
         raise InputError("image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")
+    return orientation
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
@@ -38,16 +56,18 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
 
 
 def decode_any(data: bytes, max_pixels: int) -> np.ndarray:
-    """Decode encoded image bytes as they are: gray, BGR or BGRA, 8 or 16 bit."""
+    """Decode encoded image bytes as they are (gray, BGR or BGRA, 8 or 16 bit), turned upright as
+    their EXIF orientation says: a phone's photo is stored sideways with a tag saying so."""
     if not data:
         raise InputError("invalid_image", "the image is empty")
-    _check_pixels(data, max_pixels)
+    orientation = _check_header(data, max_pixels)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise InputError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)")
     if image.shape[0] * image.shape[1] > max_pixels:
         raise InputError("image_too_large", f"image has more than {max_pixels:,} pixels")
-    return image
+    upright = UPRIGHT.get(orientation)
+    return upright(image) if upright else image
 
 
 def to_8bit(image: np.ndarray) -> np.ndarray:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import io
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from model.training.metrics import AccuracyMeter
 from tests.helpers import pick_cjk_font, png_bytes, render_clean_line
@@ -150,3 +152,21 @@ def test_model_registration_is_off(live_service, built_mar):
     assert unregister.status_code >= 400, unregister.text
     described = requests.get(f"{live_service.management_url}/models/crnn_ocr", timeout=10)
     assert described.status_code == 200 and described.json()[0]["workers"]
+
+
+def test_a_photo_stored_sideways_is_read_upright(live_service):
+    """Phones store a photo as the sensor saw it and tag how to turn it (EXIF orientation): the
+    service reads it as the tag says, as every viewer shows it."""
+    upright = render_clean_line("Hello world 2024")
+    picture = Image.fromarray(cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE))
+    exif = picture.getexif()
+    exif[0x0112] = 6  # turn 90 degrees clockwise to view
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=95, exif=exif)
+    body = requests.post(
+        f"{live_service.gateway_url}/api/v1/ocr",
+        json={"image": base64.b64encode(buffer.getvalue()).decode(), "mode": "line"},
+        timeout=60,
+    ).json()
+    assert body["text"] == "Hello world 2024"
+    assert (body["width"], body["height"]) == (upright.shape[1], upright.shape[0])

@@ -1,6 +1,9 @@
+import io
+
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from model.inference.config import PreprocessConfig
 from model.inference.contract import InputError
@@ -93,3 +96,31 @@ def test_histogram_quantiles_equal_numpy_percentiles():
         fractions = (0.0, 0.01, 0.5, 0.99, 1.0)
         expected = np.percentile(gray, [100 * f for f in fractions])
         np.testing.assert_allclose(quantiles(gray, fractions), expected, atol=1e-9)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "TIFF"])
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied(fmt, orientation):
+    """A photo stored sideways (or mirrored) with an EXIF tag saying so decodes upright, whatever the
+    format and whichever of the eight orientations."""
+    upright = np.full((40, 120), 255, np.uint8)
+    upright[5:15, 5:60] = 0  # a mark in the top-left corner tells every turn and mirror apart
+    # What a camera stores for each orientation: the upright image turned the other way.
+    stored = {
+        1: upright,
+        2: cv2.flip(upright, 1),
+        3: cv2.rotate(upright, cv2.ROTATE_180),
+        4: cv2.flip(upright, 0),
+        5: cv2.transpose(upright),
+        6: cv2.rotate(upright, cv2.ROTATE_90_COUNTERCLOCKWISE),
+        7: cv2.flip(cv2.transpose(upright), -1),
+        8: cv2.rotate(upright, cv2.ROTATE_90_CLOCKWISE),
+    }[orientation]
+    picture = Image.fromarray(stored)
+    exif = picture.getexif()
+    exif[0x0112] = orientation
+    buffer = io.BytesIO()
+    picture.save(buffer, fmt, exif=exif, **({"quality": 95} if fmt == "JPEG" else {}))
+    decoded = decode_image(buffer.getvalue(), MAX_PIXELS)
+    assert decoded.shape == upright.shape
+    assert np.abs(decoded.astype(int) - upright).mean() < 3
