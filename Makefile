@@ -139,12 +139,16 @@ eval: $(TRAIN_STAMP) fonts
 
 # Speed and memory: one-thread latency of a 20-character line, synthetic lines rendered per second
 # on one core, the whole service under a bounded sustained load (latency percentiles, throughput,
-# server memory before and after), then one A4 page at 150 dpi (~30 lines) through the gateway.
+# server memory before and after), one A4 page at 150 dpi (~30 lines) through the gateway, and how
+# much of the model's in-process rate TorchServe and the gateway keep under `hey` at concurrency 1,
+# 4 and 16.
 bench: $(TEST_STAMP) java fonts
+	$(call apt_install,hey)
 	$(PY) -m tests.bench.model_latency
 	$(PY) -m tests.bench.render_speed
 	$(PY) -m tests.bench.service
 	$(PY) -m tests.bench.page_latency
+	$(PY) -m tests.bench.throughput
 
 # Our model next to Tesseract (chi_sim+eng, line mode) and RapidOCR (recognition only) on the same real
 # lines: one table of accuracy per category and median ms per line. The peers go into their own

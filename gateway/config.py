@@ -27,8 +27,7 @@ class Settings:
 
     PDFs: at most ``pdf_max_pages`` pages, each rendered with its long side at
     most ``pdf_max_side`` pixels, and all pages read within ``pdf_timeout_s``
-    (keep it below the ``timeout`` in ``gateway/gunicorn.conf.py``, or a long PDF gets its worker
-    killed instead of a 504 answer).
+    (a longer PDF is answered 504).
     """
 
     torchserve_url: str = "http://127.0.0.1:8080"

@@ -27,6 +27,8 @@ from gateway.errors import (
 from model.inference.contract import is_result
 
 logger = logging.getLogger(__name__)
+# Connections kept open to TorchServe per gateway process: more than its threads (gunicorn.conf.py).
+POOL_SIZE = 32
 
 # Error codes the handler itself may answer with; anything else from upstream
 # is TorchServe's own error JSON and is mapped by status instead.
@@ -64,7 +66,7 @@ class TorchServeClient:
         self.model_url = f"{settings.management_url}/models/{model}"
         self.timeout_s = settings.upstream_timeout_s
         self.ready_timeout_s = settings.ready_timeout_s
-        self.session = session or requests.Session()
+        self.session = session or _pooled_session()
 
     def close(self) -> None:
         self.session.close()
@@ -145,3 +147,13 @@ class TorchServeClient:
             if isinstance(model, dict)
             for worker in model.get("workers") or []
         )
+
+
+def _pooled_session() -> requests.Session:
+    """A session keeping up to ``POOL_SIZE`` connections to TorchServe open: every gateway thread can
+    hold one (requests' default keeps ten and opens, then drops, a new one for each thread past that)."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
