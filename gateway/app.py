@@ -155,7 +155,9 @@ def _error_response(code: str, status: int, message: str) -> Response:
 
 
 def _handle_api_error(exc: ApiError) -> Response:
-    return _error_response(exc.code, exc.status, exc.message)
+    response = _error_response(exc.code, exc.status, exc.message)
+    response.headers.update(exc.headers)
+    return response
 
 
 def _handle_http_error(exc: HTTPException) -> Response:

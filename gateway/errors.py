@@ -10,11 +10,13 @@ from __future__ import annotations
 
 
 class ApiError(Exception):
-    """Base class; subclasses set ``code``, ``status`` and a default message."""
+    """Base class; subclasses set ``code``, ``status``, a default message and any headers the
+    answer carries."""
 
     code = "internal_error"
     status = 500
     default_message = "Internal server error."
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or self.default_message
@@ -97,8 +99,11 @@ class PayloadTooLarge(ApiError):
 
 
 class ModelUnavailable(ApiError):
+    """Retryable: TorchServe restarts a dead worker in a second or two, and comes back up on its own."""
+
     code, status = "model_unavailable", 503
     default_message = "The OCR model is not available right now; try again shortly."
+    headers = {"Retry-After": "2"}
 
 
 class UpstreamTimeout(ApiError):

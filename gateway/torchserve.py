@@ -115,8 +115,13 @@ class TorchServeClient:
         status = response.status_code
         logger.warning("TorchServe answered %d: %s", status, _snippet(response))
         if status in (404, 503):
-            # 404: model not registered; 503: no worker ready (or a worker crashed).
+            # 404: model not registered; 503: no worker ready.
             raise ModelUnavailable()
+        if status == 507:
+            # TorchServe's "Worker died.": the request was lost with its worker, which TorchServe
+            # restarts; the same request may well succeed (the gateway does not resend it: one that
+            # killed its worker could kill the next).
+            raise ModelUnavailable("The OCR worker stopped while reading this image; send it again.")
         if status == 413:
             raise PayloadTooLarge("The image is larger than the OCR service accepts.")
         if status in (408, 504):

@@ -310,7 +310,7 @@ def test_handler_rejections_pass_through_as_400(
         (503, {"code": 503, "type": "ServiceUnavailableException", "message": "No worker"}, 503, "model_unavailable"),
         (413, {"code": 413, "type": "RequestEntityTooLarge", "message": "too big"}, 413, "payload_too_large"),
         (500, {"code": 500, "type": "InternalServerException", "message": "boom"}, 502, "upstream_error"),
-        (507, {"code": 507, "type": "InsufficientStorage", "message": "oom"}, 502, "upstream_error"),
+        (507, {"code": 507, "type": "InternalServerException", "message": "Worker died."}, 503, "model_unavailable"),
         (400, {"code": 400, "type": "BadRequestException", "message": "?"}, 502, "upstream_error"),
         (200, b"<html>not json</html>", 502, "upstream_error"),
         (200, {"confidence": 0.5}, 502, "upstream_error"),
@@ -329,9 +329,12 @@ def test_torchserve_answers_map_to_stable_errors(
     expected_code: str,
 ) -> None:
     upstream.answer("POST", "/predictions/crnn_ocr", status, body)
-    answer = assert_error(client.post(OCR, json={"image": b64(image_bytes())}), expected_status, expected_code)
+    response = client.post(OCR, json={"image": b64(image_bytes())})
+    answer = assert_error(response, expected_status, expected_code)
     # TorchServe's internal messages stay in the gateway log.
     assert "boom" not in answer["message"]
+    # Only an unavailable model is worth retrying, and the answer says when.
+    assert ("Retry-After" in response.headers) == (expected_status == 503)
 
 
 def test_unreachable_torchserve_is_503(dead_client: FlaskClient) -> None:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
+import psutil
 import pytest
 import requests
 from PIL import Image
 
 from model.training.metrics import AccuracyMeter
-from tests.helpers import pick_cjk_font, png_bytes, render_clean_line
+from tests.helpers import pick_cjk_font, png_bytes, render_clean_line, render_page
 
 ENGLISH_LINES = ["Hello world 2024", "Total amount: 128.50", "Invoice No. 88321", "The quick brown fox"]
 CHINESE_LINES = ["中华人民共和国", "发票代码", "合计金额", "北京市朝阳区"]
@@ -170,3 +172,28 @@ def test_a_photo_stored_sideways_is_read_upright(live_service):
     ).json()
     assert body["text"] == "Hello world 2024"
     assert (body["width"], body["height"]) == (upright.shape[1], upright.shape[0])
+
+
+def test_a_worker_killed_mid_request_costs_only_that_request(live_service):
+    """The model worker dies (killed for real) while reading a page: that request gets a retryable
+    503, TorchServe starts a new worker, and the service reads again within ten seconds."""
+    front = psutil.Process(live_service.torchserve_pid)
+    page = png_bytes(render_page([f"第{i}行 line number {i}" for i in range(200)]))
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(ocr, live_service, page)
+        time.sleep(0.5)  # the page takes seconds: the worker is reading it
+        workers = [p for p in front.children(recursive=True) if "model_service_worker" in " ".join(p.cmdline())]
+        assert workers
+        for worker in workers:
+            worker.kill()
+        response = pending.result()
+    assert response.status_code == 503, response.text
+    assert response.json()["error"] == "model_unavailable" and response.headers["Retry-After"]
+    killed = time.monotonic()
+    while time.monotonic() - killed < 10:
+        if requests.get(f"{live_service.gateway_url}/readyz", timeout=5).status_code == 200:
+            break
+        time.sleep(0.2)
+    again = ocr(live_service, png_bytes(render_clean_line("Hello world 2024")))
+    assert again.status_code == 200 and again.json()["text"] == "Hello world 2024"
+    assert time.monotonic() - killed < 10
