@@ -17,6 +17,8 @@ from model.inference.contract import InputError
 
 # Network input sides are multiples of the backbone's coarsest stride.
 SIDE_MULTIPLE = 32
+# Values converted at a time where a conversion needs temporaries (a few MB of them).
+BAND_PIXELS = 1 << 18
 
 
 # EXIF orientation -> what turns the stored pixels upright (as a camera's viewer shows them).
@@ -33,18 +35,20 @@ UPRIGHT = {
 
 
 def _check_header(data: bytes, max_pixels: int) -> int:
-    """Refuse oversized images from their header alone, before any pixel is decoded; returns the
-    EXIF orientation that OpenCV leaves to us (1: none)."""
+    """Refuse unreadable and oversized images from their header alone, before any pixel is decoded;
+    returns the EXIF orientation that OpenCV leaves to us (1: none)."""
     try:
         with Image.open(io.BytesIO(data)) as header:
             width, height = header.size
             # OpenCV's TIFF decoder applies the orientation itself; its JPEG, PNG and WebP decoders,
             # with IMREAD_UNCHANGED, do not.
             orientation = 1 if header.format == "TIFF" else header.getexif().get(EXIF_ORIENTATION, 1)
-    except Image.DecompressionBombError as err:
-        raise InputError("image_too_large", str(err)) from None
-    except Exception:  # noqa: BLE001 - Pillow raises many types for junk; OpenCV has the final word
-        return 1
+    except Image.DecompressionBombError:
+        raise InputError("image_too_large", f"the image has more than {max_pixels:,} pixels") from None
+    except Exception:  # noqa: BLE001 - Pillow raises many types for junk
+        # A header nobody can read is refused before OpenCV allocates what it claims: a 33 KB TIFF
+        # that Pillow could not parse made OpenCV allocate 2.2 GB. Every format served is Pillow's.
+        raise InputError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)") from None
     if width * height > max_pixels:
         raise InputError("image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")
     return orientation
@@ -74,17 +78,38 @@ def to_8bit(image: np.ndarray) -> np.ndarray:
     """Any OpenCV image (gray, BGR, BGRA, 8 or 16 bit) to 8-bit gray (H, W) or BGR (H, W, 3); alpha is
     laid on white."""
     if image.dtype == np.uint16:
-        image = (image / 257).astype(np.uint8)
+        image = _sixteen_to_eight(image)
     elif image.dtype != np.uint8:
         image = np.clip(image, 0, 255).astype(np.uint8)
     if image.ndim == 2:
         return image
     if image.shape[2] == 4:
-        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
-        image = (image[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+        image = _on_white(image)
     if image.shape[2] == 1:
         return image[:, :, 0]
     return image
+
+
+def _sixteen_to_eight(image: np.ndarray) -> np.ndarray:
+    """``(image / 257).astype(np.uint8)``, a band of rows at a time in integers: the same values
+    without a float64 copy of the whole image (four times its size)."""
+    out = np.empty(image.shape, np.uint8)
+    rows = max(1, BAND_PIXELS // (image.size // image.shape[0]))
+    for top in range(0, image.shape[0], rows):
+        np.floor_divide(image[top : top + rows], 257, out=out[top : top + rows], casting="unsafe")
+    return out
+
+
+def _on_white(bgra: np.ndarray) -> np.ndarray:
+    """8-bit BGRA laid on white, a band of rows at a time: float temporaries of the whole image
+    take several times its size (the same arithmetic, so the same pixels)."""
+    out = np.empty((*bgra.shape[:2], 3), np.uint8)
+    rows = max(1, BAND_PIXELS // bgra.shape[1])
+    for top in range(0, bgra.shape[0], rows):
+        band = bgra[top : top + rows]
+        alpha = band[:, :, 3:4].astype(np.float32) / 255.0
+        out[top : top + rows] = (band[:, :, :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return out
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
