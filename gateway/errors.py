@@ -90,6 +90,20 @@ class TooManyPages(ApiError):
     default_message = "The PDF has more pages than one request may have."
 
 
+class TooManyLines(ApiError):
+    """Passed on from the handler: an image with more text lines than one request may read."""
+
+    code, status = "too_many_lines", 400
+    default_message = "The image has more text lines than one request may read; send it in parts."
+
+
+class PageTimeout(ApiError):
+    """Passed on from the handler: a page not read within its share of the batch's time."""
+
+    code, status = "page_timeout", 504
+    default_message = "The page could not be read in the time one request may take."
+
+
 class PayloadTooLarge(ApiError):
     code, status = "payload_too_large", 413
     default_message = "The request body is too large."

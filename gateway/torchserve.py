@@ -20,7 +20,9 @@ from gateway.errors import (
     InvalidImage,
     InvalidMode,
     ModelUnavailable,
+    PageTimeout,
     PayloadTooLarge,
+    TooManyLines,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -36,6 +38,8 @@ _HANDLER_ERRORS: dict[str, type[ApiError]] = {
     "invalid_image": InvalidImage,
     "image_too_large": ImageTooLarge,
     "invalid_mode": InvalidMode,
+    "too_many_lines": TooManyLines,
+    "page_timeout": PageTimeout,
 }
 
 

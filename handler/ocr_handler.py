@@ -26,6 +26,7 @@ from ts.torch_handler.base_handler import BaseHandler
 
 from model.inference.assemble import archive_info, load_reader
 from model.inference.contract import InputError, decode_image_field
+from model.inference.limits import PageLimits
 from model.inference.preprocessing import decode_any
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 # input) or "page" (the decoded image) or "error"; then "result". A plain dict, because TorchServe
 # wants exactly one class in a handler module.
 Item = dict[str, Any]
+# What the archive's model-config.yaml must set under ``handler:``.
+SERVING_LIMITS = ("torch_threads", "max_pixels", "max_lines_per_page", "batch_deadline_s")
+# HTTP status of the handler's own errors; the rest are the request's fault (400).
+ERROR_STATUS = {"internal_error": 500, "page_timeout": 504}
 # Timings reported to Prometheus besides preprocessing, where the request had them.
 TIMING_METRICS = {
     "inference_ms": "OCRInferenceMs",
@@ -49,11 +54,13 @@ class OCRHandler(BaseHandler):
         model_dir = Path(context.system_properties["model_dir"])
         # The serving limits are set in one place, the archive's model-config.yaml (``handler:``).
         handler_config = (getattr(context, "model_yaml_config", None) or {}).get("handler", {})
-        missing = {"torch_threads", "max_pixels"} - set(handler_config)
+        missing = set(SERVING_LIMITS) - set(handler_config)
         if missing:
             raise RuntimeError(f"model-config.yaml lacks handler settings: {', '.join(sorted(missing))}")
         threads = int(handler_config["torch_threads"])
         self.max_pixels = int(handler_config["max_pixels"])
+        self.max_lines = int(handler_config["max_lines_per_page"])
+        self.batch_deadline_s = float(handler_config["batch_deadline_s"])
         torch.set_num_threads(threads)
         self.reader = load_reader(model_dir)
         self.lines = self.reader.recogniser
@@ -95,10 +102,15 @@ class OCRHandler(BaseHandler):
                 width, height = item["size"]
                 item["result"] = self.reader.line_result(line, width, height)
                 item["timings"]["inference_ms"] = elapsed
+        # The whole batch must be answered within TorchServe's response timeout, or the worker is
+        # killed with every request it holds: each page gets what is left of the batch's time.
+        limits = PageLimits(self.max_lines, time.monotonic() + self.batch_deadline_s)
         for item in items:
             if item["error"] is None and item["mode"] == "page":
                 try:
-                    item["result"] = self.reader.read_page(item["page"])
+                    item["result"] = self.reader.read_page(item["page"], limits)
+                except InputError as err:
+                    item["error"] = err
                 except Exception:
                     log.exception("unexpected error while reading a page")
                     item["error"] = InputError("internal_error", "the page could not be read")
@@ -111,7 +123,7 @@ class OCRHandler(BaseHandler):
         for idx, item in enumerate(items):
             error, timings = item["error"], item["timings"]
             if error is not None:
-                status = 500 if error.code == "internal_error" else 400
+                status = ERROR_STATUS.get(error.code, 400)
                 if self.context:
                     self.context.set_response_status(code=status, phrase=error.code, idx=idx)
                 if metrics:

@@ -292,7 +292,13 @@ def test_model_name_setting_picks_the_upstream_path(make_app: Callable[..., Flas
 
 @pytest.mark.parametrize(
     "status, code",
-    [(400, "invalid_image"), (400, "image_too_large"), (413, "image_too_large"), (400, "invalid_mode")],
+    [
+        (400, "invalid_image"),
+        (400, "image_too_large"),
+        (413, "image_too_large"),
+        (400, "invalid_mode"),
+        (400, "too_many_lines"),
+    ],
 )
 def test_handler_rejections_pass_through_as_400(
     client: FlaskClient, upstream: FakeTorchServe, status: int, code: str
@@ -301,6 +307,11 @@ def test_handler_rejections_pass_through_as_400(
     upstream.answer("POST", "/predictions/crnn_ocr", status, {"error": code, "message": message})
     body = assert_error(client.post(OCR, json={"image": b64(image_bytes())}), 400, code)
     assert body["message"] == message
+
+
+def test_a_page_past_its_deadline_is_504_page_timeout(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", 504, {"error": "page_timeout", "message": "too slow"})
+    assert_error(client.post(OCR, json={"image": b64(image_bytes())}), 504, "page_timeout")
 
 
 @pytest.mark.parametrize(

@@ -27,11 +27,12 @@ def model_dir(tmp_path_factory) -> Path:
     return directory
 
 
-def make_context(model_dir: Path, batch: int) -> Context:
+def make_context(model_dir: Path, batch: int, **handler_settings: object) -> Context:
     manifest = {"model": {"modelName": "crnn_ocr", "serializedFile": RECOGNISER_FILE, "handler": "ocr_handler.py"}}
     metrics = MetricsCacheYamlImpl(config_file_path=str(Path(ts.__file__).parent / "configs" / "metrics.yaml"))
     metrics.initialize_cache()
     model_yaml = yaml.safe_load((ROOT / "archive" / "model-config.yaml").read_text())
+    model_yaml["handler"].update(handler_settings)
     context = Context(
         "crnn_ocr", str(model_dir), manifest, batch, None, "0.12.0", metrics=metrics, model_yaml_config=model_yaml
     )
@@ -122,3 +123,26 @@ def test_batch_mixing_lines_pages_and_a_bad_mode(handler, model_dir):
     assert results[1]["text"] == "\n".join(line["text"] for line in results[1]["lines"])
     assert set(results[1]["timings"]) >= {"preprocess_ms", "detection_ms", "recognition_ms"}
     assert results[2]["error"] == "invalid_mode" and context.get_response_status(2)[0] == 400
+
+
+def test_pages_past_the_batch_deadline_fail_alone(model_dir):
+    """With no time left for pages, each page of the batch is its own 504 page_timeout; the line
+    request beside them is read, and the worker goes on."""
+    handler = OCRHandler()
+    handler.initialize(make_context(model_dir, 1, batch_deadline_s=0))
+    page = png_bytes(render_page(["第一行文字", "Second line 42"]))
+    line = png_bytes(render_clean_line("Hello 2024"))
+    rows = [{"body": {"image": base64.b64encode(page).decode(), "mode": "page"}}, {"body": line}] * 2
+    context = make_context(model_dir, len(rows), batch_deadline_s=0)
+    results = handler.handle(rows, context)
+    for idx in (0, 2):
+        assert results[idx]["error"] == "page_timeout" and context.get_response_status(idx)[0] == 504
+    for idx in (1, 3):
+        assert results[idx]["text"] == "Hello 2024" and context.get_response_status(idx)[0] == 200
+
+
+def test_initialize_refuses_missing_serving_limits(model_dir):
+    context = make_context(model_dir, 1)
+    del context.model_yaml_config["handler"]["batch_deadline_s"]
+    with pytest.raises(RuntimeError, match="batch_deadline_s"):
+        OCRHandler().initialize(context)

@@ -1,6 +1,8 @@
 """The page reader's geometry (turns, crops, vertical columns) and, with the committed weights,
 whole pages read end to end: upright, turned by quarter turns, vertical, empty."""
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ import torch
 from model.inference.assemble import Checkpoints, load_reader
 from model.inference.config import ReaderConfig
 from model.inference.contract import InputError
+from model.inference.limits import PageLimits
 from model.inference.reader.crops import restack_vertical, straighten, trim_to_ink
 from model.inference.reader.markers import grown_over_marker
 from model.inference.reader.pipeline import PageReader, angle_of, turned, upright_points
@@ -244,3 +247,17 @@ def test_rules_of_a_form_are_found_and_its_text_is_not():
     np.testing.assert_allclose(np.sort(across[:, 0, 1]), [20, height // 2, height - 20], atol=3)
     np.testing.assert_allclose(across[:, 0, 0], 10, atol=4)
     np.testing.assert_allclose(across[:, 1, 0], width - 10, atol=4)
+
+
+def test_page_limits_refuse_a_page_and_change_nothing_else(reader):
+    """Too many lines, or no time left, refuse the page; limits it keeps to leave its reading as is."""
+    page = cv2.cvtColor(render_page(HORIZONTAL), cv2.COLOR_GRAY2BGR)
+    free = reader.read_page(page)
+    bounded = reader.read_page(page, PageLimits(max_lines=len(HORIZONTAL), deadline=time.monotonic() + 60))
+    assert {k: v for k, v in bounded.items() if k != "timings"} == {k: v for k, v in free.items() if k != "timings"}
+    with pytest.raises(InputError) as err:
+        reader.read_page(page, PageLimits(max_lines=len(HORIZONTAL) - 1))
+    assert err.value.code == "too_many_lines" and str(len(HORIZONTAL)) in err.value.message
+    with pytest.raises(InputError) as err:
+        reader.read_page(page, PageLimits(deadline=time.monotonic()))
+    assert err.value.code == "page_timeout"

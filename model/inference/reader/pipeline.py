@@ -21,6 +21,7 @@ from model.inference.config import DetectorConfig, ReaderConfig
 from model.inference.contract import check_mode, line_entry, page_result
 from model.inference.decoding import Decoded
 from model.inference.detection import detect
+from model.inference.limits import NO_LIMITS, PageLimits
 from model.inference.preprocessing import to_gray
 from model.inference.reader.crops import restack_vertical, side_lengths, straighten, trim_to_ink
 from model.inference.reader.markers import grown_over_marker
@@ -102,16 +103,19 @@ class PageReader:
         result["char_probs"] = decoded.char_probs
         return result
 
-    def read_page(self, image: np.ndarray) -> dict[str, Any]:
+    def read_page(self, image: np.ndarray, limits: PageLimits = NO_LIMITS) -> dict[str, Any]:
+        """The page's lines in reading order; ``limits`` may refuse it (``InputError``)."""
         height, width = image.shape[:2]
         started = time.perf_counter()
         detections, probability = detect(self.detector, image, self.detector_config, self.settings)
         detected = time.perf_counter()
+        limits.check_lines(len(detections))
+        limits.check_time()
         gray = to_gray(image)
         boxes = [d.box for d in detections]
-        quarter_turns, readings = self._orient(gray, boxes)
-        readings = [self._retry_upside_down(gray, r) for r in readings]
-        readings = self._with_markers(gray, readings)
+        quarter_turns, readings = self._orient(gray, boxes, limits)
+        readings = [self._retry_upside_down(gray, r, limits) for r in readings]
+        readings = self._with_markers(gray, readings, limits)
         readings = [r for r in readings if r.decoded.text.strip() and not self._noise(r.decoded)]
         if len(readings) > 1:  # one line or none has no order to find (nor rules to look for)
             upright = np.stack([upright_points(r.corners, quarter_turns, width, height) for r in readings])
@@ -124,7 +128,7 @@ class PageReader:
         result["timings"] = {"detection_ms": _ms(started, detected), "recognition_ms": _ms_since(detected)}
         return result
 
-    def _read(self, gray: np.ndarray, boxes: list[np.ndarray], quarter_turns: int) -> list[Reading]:
+    def _read(self, gray: np.ndarray, boxes: list[np.ndarray], quarter_turns: int, limits: PageLimits) -> list[Reading]:
         """Every box read as text turned by ``quarter_turns``; tall boxes in that frame are columns."""
         crops, plans = [], []
         for box in boxes:
@@ -134,10 +138,10 @@ class PageReader:
             crop = straighten(gray, corners, self.settings.crop_margin)
             crops.append(self._prepare(crop, vertical))
             plans.append((corners, vertical))
-        decoded = self.recogniser.read(crops) if crops else []
+        decoded = self.recogniser.read(crops, limits.check_time) if crops else []
         return [Reading(c, v, d) for (c, v), d in zip(plans, decoded)]
 
-    def _orient(self, gray: np.ndarray, boxes: list[np.ndarray]) -> tuple[int, list[Reading]]:
+    def _orient(self, gray: np.ndarray, boxes: list[np.ndarray], limits: PageLimits) -> tuple[int, list[Reading]]:
         """The page's quarter turns, chosen by reading its longest lines under each candidate, and
         all lines read that way."""
         if not boxes:
@@ -152,7 +156,7 @@ class PageReader:
         longest = sorted(range(len(boxes)), key=lambda i: -max(shapes[i]))[: self.settings.orientation_sample]
         best_turn, best_score, best_read, best_sample = 0, -1.0, 0.0, []
         for turns in candidates:  # grows by the quarter turns below
-            sample = self._read(gray, [boxes[i] for i in longest], turns)
+            sample = self._read(gray, [boxes[i] for i in longest], turns, limits)
             read = float(np.mean([self._score(r) for r in sample]))
             score = read - (self.settings.upright_preference if turns else 0.0)
             if score > best_score:
@@ -165,11 +169,11 @@ class PageReader:
         # The sample is read already; only the other lines are left.
         rest = [i for i in range(len(boxes)) if i not in set(longest)]
         readings = dict(zip(longest, best_sample)) | dict(
-            zip(rest, self._read(gray, [boxes[i] for i in rest], best_turn))
+            zip(rest, self._read(gray, [boxes[i] for i in rest], best_turn, limits))
         )
         return best_turn, [readings[i] for i in range(len(boxes))]
 
-    def _with_markers(self, gray: np.ndarray, readings: list[Reading]) -> list[Reading]:
+    def _with_markers(self, gray: np.ndarray, readings: list[Reading], limits: PageLimits) -> list[Reading]:
         """Lines with a list marker before them (``markers.py``) grown over it and read again."""
         boxes = [r.corners for r in readings]
         grown = {}
@@ -181,17 +185,19 @@ class PageReader:
         if not grown:
             return readings
         crops = [self._prepare(straighten(gray, c, self.settings.crop_margin), False) for c in grown.values()]
-        decoded = self.recogniser.read(crops)
+        decoded = self.recogniser.read(crops, limits.check_time)
         readings = list(readings)
         for (i, corners), reread in zip(grown.items(), decoded):
             readings[i] = Reading(corners, False, reread)
         return readings
 
-    def _retry_upside_down(self, gray: np.ndarray, reading: Reading) -> Reading:
+    def _retry_upside_down(self, gray: np.ndarray, reading: Reading, limits: PageLimits) -> Reading:
         if reading.decoded.confidence >= self.settings.retry_confidence:
             return reading
         crop = self._prepare(straighten(gray, turned(reading.corners, 2), self.settings.crop_margin), reading.vertical)
-        other = Reading(turned(reading.corners, 2), reading.vertical, self.recogniser.read([crop])[0])
+        other = Reading(
+            turned(reading.corners, 2), reading.vertical, self.recogniser.read([crop], limits.check_time)[0]
+        )
         return other if self._score(other) > self._score(reading) else reading
 
     def _score(self, reading: Reading) -> float:

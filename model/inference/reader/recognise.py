@@ -32,10 +32,13 @@ class LineRecogniser:
         """The network input of one decoded line image."""
         return preprocess(image, self.config)
 
-    def read_prepared(self, inputs: Sequence[np.ndarray]) -> list[Decoded]:
+    def read_prepared(self, inputs: Sequence[np.ndarray], check: Callable[[], None] | None = None) -> list[Decoded]:
+        """The lines' readings; ``check`` is called before each batch (a deadline that may raise)."""
         results: dict[int, Decoded] = {}
         widths = [image.shape[-1] for image in inputs]
         for chunk in width_batches(widths, self.batch_size, self.width_spread):
+            if check:
+                check()
             batch, widths = pad_batch([inputs[i] for i in chunk])
             with torch.inference_mode():
                 logits = self.model(batch, torch.tensor(widths))
@@ -45,8 +48,8 @@ class LineRecogniser:
                     results[i] = self.decode(probs)
         return [results[i] for i in range(len(inputs))]
 
-    def read(self, images: Sequence[np.ndarray]) -> list[Decoded]:
-        return self.read_prepared([self.prepare(image) for image in images])
+    def read(self, images: Sequence[np.ndarray], check: Callable[[], None] | None = None) -> list[Decoded]:
+        return self.read_prepared([self.prepare(image) for image in images], check)
 
 
 def width_batches(widths: Sequence[int], batch_size: int, max_padding: float) -> list[list[int]]:
