@@ -39,6 +39,8 @@ class Settings:
     pdf_max_pages: int = 20
     pdf_max_side: int = 3500
     pdf_timeout_s: float = 50.0
+    # The largest request TorchServe accepts: its max_request_size in config.properties.
+    upstream_max_bytes: int = 16 * 1024 * 1024
 
 
 def _text(env: Mapping[str, object], key: str, default: str) -> str:
@@ -82,4 +84,5 @@ def load_settings(env: Mapping[str, object] | None = None) -> Settings:
         pdf_max_pages=_positive(env, "OCR_MAX_PDF_PAGES", defaults.pdf_max_pages, int),
         pdf_max_side=_positive(env, "OCR_PDF_MAX_SIDE", defaults.pdf_max_side, int),
         pdf_timeout_s=_positive(env, "OCR_PDF_TIMEOUT_S", defaults.pdf_timeout_s, float),
+        upstream_max_bytes=_positive(env, "OCR_UPSTREAM_MAX_BYTES", defaults.upstream_max_bytes, int),
     )

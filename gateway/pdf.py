@@ -36,6 +36,11 @@ RENDER_DPI = 200
 # The PNG only crosses the loopback to TorchServe: zlib level 1 encodes a 200 dpi
 # A4 page about twice as fast as the default 6, at about the same size.
 PNG_COMPRESS_LEVEL = 1
+# A page whose PNG would not fit TorchServe's request limit (a photographed or scanned page) is sent
+# as JPEG, at the first of these qualities that fits.
+JPEG_QUALITIES = (92, 80, 60)
+# Room left in a request for what is not the page: base64 makes 4 bytes of 3, JSON wraps them.
+REQUEST_OVERHEAD = 4096
 # Previews (for people looking at the boxes, e.g. in the web UI): JPEG, long side at most this.
 PREVIEW_SIDE = 1200
 PREVIEW_QUALITY = 80
@@ -67,7 +72,7 @@ def is_pdf(data: bytes, filename: str | None, media_type: str | None) -> bool:
 @dataclass(frozen=True)
 class RenderedPage:
     number: int  # 1-based
-    png: bytes | None  # None where the text layer answered
+    encoded: bytes | None  # PNG (JPEG where PNG would not fit upstream); None where the text layer answered
     width: int
     height: int
     dpi: float  # RENDER_DPI, or less where the long side was capped
@@ -77,9 +82,15 @@ class RenderedPage:
 
 
 def render_pages(
-    data: bytes, max_pages: int, max_side: int, text_layer: bool = False, previews: bool = False
+    data: bytes,
+    max_pages: int,
+    max_side: int,
+    text_layer: bool = False,
+    previews: bool = False,
+    max_bytes: int = Settings.upstream_max_bytes,
 ) -> Iterator[RenderedPage]:
-    """Yield the PDF's pages one by one as PNG, at 200 dpi or less so the long side fits ``max_side``;
+    """Yield the PDF's pages one by one as PNG (JPEG where a PNG sent as base64 would pass
+    ``max_bytes``), at 200 dpi or less so the long side fits ``max_side``;
     with ``text_layer``, pages that carry trustworthy text come with that instead of a PNG, and with
     ``previews`` every page also comes as a small JPEG.
 
@@ -95,7 +106,7 @@ def render_pages(
         if count > max_pages:
             raise TooManyPages(f"The PDF has {count} pages; at most {max_pages} are read per request.")
         for index in range(count):
-            yield _render(pdf, index, max_side, text_layer, previews)
+            yield _render(pdf, index, max_side, text_layer, previews, max_bytes)
     finally:
         with _PDFIUM_LOCK:
             pdf.close()
@@ -122,7 +133,9 @@ def read_pdf(
     pages: list[dict[str, Any]] = []
     render_ms = ocr_ms = 0.0
     use_text = source == "auto" and mode != "line"
-    pages_in = render_pages(data, settings.pdf_max_pages, settings.pdf_max_side, use_text, previews)
+    pages_in = render_pages(
+        data, settings.pdf_max_pages, settings.pdf_max_side, use_text, previews, settings.upstream_max_bytes
+    )
     with closing(pages_in) as rendered:
         for page in rendered:
             render_ms += page.render_ms
@@ -143,7 +156,7 @@ def read_pdf(
             if sent >= deadline:
                 raise too_slow
             try:
-                result = client.recognise(page.png, mode, timeout_s=deadline - sent)
+                result = client.recognise(page.encoded, mode, timeout_s=deadline - sent)
             except UpstreamTimeout:
                 if time.perf_counter() >= deadline:
                     raise too_slow from None
@@ -194,7 +207,9 @@ def _open(data: bytes) -> pdfium.PdfDocument:
     return pdf
 
 
-def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool, previews: bool) -> RenderedPage:
+def _render(
+    pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool, previews: bool, max_bytes: int
+) -> RenderedPage:
     started = time.perf_counter()
     with _PDFIUM_LOCK:
         try:
@@ -219,17 +234,28 @@ def _render(pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool
         finally:
             page.close()
     # Encoding needs no PDFium, so other requests may render meanwhile.
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     return RenderedPage(
         number=index + 1,
-        png=buffer.getvalue(),
+        encoded=_encode(image, (max_bytes - REQUEST_OVERHEAD) * 3 // 4),
         width=image.width,
         height=image.height,
         dpi=round(scale * 72, 2),
         render_ms=_ms_since(started),
         preview=_preview(image) if previews else None,
     )
+
+
+def _encode(image: Image.Image, budget: int) -> bytes:
+    """PNG, lossless, if it fits ``budget`` bytes; else the best JPEG that does (a photographed page's
+    PNG is several times its JPEG, and TorchServe refuses a request over its limit)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    for quality in JPEG_QUALITIES:
+        if buffer.tell() <= budget:
+            break
+        buffer = io.BytesIO()
+        image.convert("RGB").save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
 
 
 def _bitmap(page: pdfium.PdfPage, scale: float) -> Image.Image:

@@ -14,19 +14,24 @@ import json
 import math
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 
+from gateway.config import Settings
 from tests.gateway.fakes import FakeTorchServe, Received, assert_error, b64, image_bytes
 from tests.pdfs import text_page, text_pdf, write_pdf
 
 OCR = "/api/v1/ocr"
 PREDICT = "/predictions/crnn_ocr"
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # --- PDF builders -------------------------------------------------------------
@@ -246,6 +251,40 @@ def test_long_side_is_capped(pdf_client: Callable[..., FlaskClient], upstream: F
         (125, 500, 90.0),
         (250, 167, 200.0),
     ]
+
+
+def test_a_photographed_page_fits_the_upstream_limit(
+    pdf_client: Callable[..., FlaskClient], upstream: FakeTorchServe
+) -> None:
+    """A scanned or photographed page's PNG can pass TorchServe's request limit (a 413 for the whole
+    PDF); such a page goes as JPEG instead, within the limit, at the same size. A clean page stays PNG."""
+    upstream.answer("POST", PREDICT, 200, blank_answer)
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PDF", resolution=200.0)  # a photo filling a 288 x 216 pt page
+    limit = 1_000_000  # the noise's PNG at 200 dpi is about 1.4 MB
+    response = pdf_client(OCR_UPSTREAM_MAX_BYTES=limit).post(OCR, json={"image": b64(buffer.getvalue())})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    (sent,) = upstream.received
+    assert len(sent.body) <= limit
+    image, _ = sent.forwarded()
+    with Image.open(io.BytesIO(image)) as page:
+        assert page.format == "JPEG" and page.size == at_200_dpi(288, 216)
+    upstream.received.clear()
+    assert (
+        pdf_client(OCR_UPSTREAM_MAX_BYTES=limit).post(OCR, json={"image": b64(make_pdf((300, 200)))}).status_code == 200
+    )
+    assert sent_png_size(upstream.received[0]) == at_200_dpi(300, 200)
+
+
+def test_the_upstream_limit_is_torchserves() -> None:
+    """The gateway's idea of TorchServe's request limit is the one config.properties sets."""
+    properties = dict(
+        line.split("=", 1)
+        for line in (ROOT / "config.properties").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    assert int(properties["max_request_size"]) == Settings().upstream_max_bytes
 
 
 def test_rotated_page_is_rendered_upright(client: FlaskClient, upstream: FakeTorchServe) -> None:
