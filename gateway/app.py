@@ -13,7 +13,15 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, 
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from gateway.config import load_settings
-from gateway.errors import ApiError, InvalidFilename, InvalidJson, InvalidMode, InvalidPdfSource, InvalidPreviews
+from gateway.errors import (
+    ApiError,
+    InvalidBody,
+    InvalidFilename,
+    InvalidJson,
+    InvalidMode,
+    InvalidPdfSource,
+    InvalidPreviews,
+)
 from gateway.imagedata import data_url_media_type, decode_image_field, require_image
 from gateway.pdf import PDF_SOURCES, is_pdf, read_pdf
 from gateway.torchserve import TorchServeClient
@@ -55,7 +63,7 @@ def ocr() -> Response:
     # Parse by hand rather than request.get_json() so "not JSON" and "JSON but
     # not an object" both get our own error code instead of Werkzeug's 400 page.
     # Reading the body here is also where MAX_CONTENT_LENGTH raises 413.
-    raw = request.get_data(cache=False)
+    raw = _read_body()
     try:
         payload = json.loads(raw)
     except ValueError:  # JSONDecodeError and UnicodeDecodeError
@@ -94,6 +102,26 @@ def ocr() -> Response:
         result["confidence"],
     )
     return jsonify(result)
+
+
+def _read_body() -> bytes:
+    """The whole body, refused (413) past MAX_CONTENT_LENGTH whether it came with a length or chunked
+    (Werkzeug cuts a chunked body at the limit, which then read as invalid JSON); a body that cannot
+    be read (broken chunks, a connection cut short) is the client's 400, not our 500."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    parts, size = [], 0
+    try:
+        while size <= limit and (part := request.stream.read(limit + 1 - size)):
+            parts.append(part)
+            size += len(part)
+    except HTTPException:
+        raise
+    except Exception as exc:  # the server's own parser errors (gunicorn's, in production)
+        logger.warning("unreadable request body: %s", exc)
+        raise InvalidBody() from None
+    if size > limit:
+        raise RequestEntityTooLarge()
+    return b"".join(parts)
 
 
 def _mode_field(value: object) -> str | None:

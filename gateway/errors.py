@@ -34,6 +34,11 @@ class InvalidJson(ApiError):
     default_message = "The request body must be a JSON object."
 
 
+class InvalidBody(ApiError):
+    code, status = "invalid_body", 400
+    default_message = "The request body could not be read (broken chunked encoding, or a connection cut short)."
+
+
 class MissingImage(ApiError):
     code, status = "missing_image", 400
     default_message = 'The JSON body must have a non-empty string field "image".'

@@ -7,7 +7,8 @@
 # concurrency 16, against 140 straight to TorchServe; with these threads, 110 (`make bench`,
 # tests/bench/throughput.py). One process of 32 threads measured the same; two keep the gateway up
 # while one restarts.
-worker_class = "gthread"
+# The threaded worker, answering gunicorn's own protocol errors as JSON (gateway/worker.py).
+worker_class = "gateway.worker.JsonErrorWorker"
 workers = 2
 threads = 16
 # Seconds gunicorn waits for a silent worker before restarting it. A threaded worker keeps signalling

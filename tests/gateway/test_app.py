@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import io
 import json
 import logging
 import time
@@ -128,6 +129,22 @@ def test_non_json_content_type_is_415(dead_client: FlaskClient, kwargs: dict[str
 @pytest.mark.parametrize("body", [b"{", b"not json", b"\xff\xfe\x00", b"", b"[1, 2]", b'"image"', b"null", b"42"])
 def test_malformed_json_or_not_an_object_is_invalid_json(dead_client: FlaskClient, body: bytes) -> None:
     assert_error(dead_client.post(OCR, data=body, content_type="application/json"), 400, "invalid_json")
+
+
+@pytest.mark.parametrize("size, status, code", [(900, 400, "invalid_base64"), (5000, 413, "payload_too_large")])
+def test_a_chunked_body_has_the_same_limit(make_app: Callable[..., Flask], size: int, status: int, code: str) -> None:
+    """A body sent in chunks (no Content-Length) is refused past the limit like any other; it used to
+    be cut at the limit and then read as invalid JSON."""
+    client = make_app(OCR_MAX_BODY_BYTES=1000).test_client()
+    body = json.dumps({"image": "!" * (size - 20)}).encode()
+    response = client.post(
+        OCR,
+        input_stream=io.BytesIO(body),
+        content_type="application/json",
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},  # what gunicorn says of a chunked body
+    )
+    assert_error(response, status, code)
 
 
 @pytest.mark.parametrize("opening", [b"[", b'{"a":'])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -197,3 +199,31 @@ def test_a_worker_killed_mid_request_costs_only_that_request(live_service):
     again = ocr(live_service, png_bytes(render_clean_line("Hello world 2024")))
     assert again.status_code == 200 and again.json()["text"] == "Hello world 2024"
     assert time.monotonic() - killed < 10
+
+
+@pytest.mark.parametrize(
+    "raw, status, code",
+    [
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+        (b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (
+            b"POST /api/v1/ocr HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+            400,
+            "invalid_body",
+        ),
+    ],
+)
+def test_protocol_errors_are_json_too(live_service, raw, status, code):
+    """What gunicorn refuses before the app sees it is answered in the API's error shape."""
+    host, port = live_service.gateway_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == str(status).encode(), head
+    assert b"application/json" in head
+    assert json.loads(body)["error"] == code
