@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from typing import Any
 from urllib.parse import quote
 
@@ -86,12 +87,20 @@ class TorchServeClient:
         Raises an :class:`ApiError` subclass on any failure.
         """
         timeout = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
+        payload = {"image": base64.b64encode(image_bytes).decode("ascii"), "mode": mode}
+        started = time.monotonic()
         try:
-            response = self.session.post(
-                self.predict_url,
-                json={"image": base64.b64encode(image_bytes).decode("ascii"), "mode": mode},
-                timeout=timeout,
-            )
+            try:
+                response = self.session.post(self.predict_url, json=payload, timeout=timeout)
+            except requests.ConnectionError as exc:
+                if isinstance(exc, requests.ConnectTimeout):
+                    raise
+                # Sent once more, on a new connection: a kept-alive connection that TorchServe closed
+                # (a restart, an idle timeout) fails the first request put on it. Reading is free of
+                # side effects, so a second try is safe; a second failure means TorchServe is down.
+                logger.info("TorchServe connection failed (%s); trying once more", exc)
+                left = max(0.1, timeout - (time.monotonic() - started))
+                response = self.session.post(self.predict_url, json=payload, timeout=left)
         # Timeout first: ConnectTimeout is also a ConnectionError, and a model
         # that is slow to answer is a different problem from one that is down.
         except requests.Timeout as exc:

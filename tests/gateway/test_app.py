@@ -11,6 +11,8 @@ import dataclasses
 import io
 import json
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -458,3 +460,46 @@ def test_test_config_overrides_environment(monkeypatch: pytest.MonkeyPatch, make
 def test_bad_settings_fail_at_start_up(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match=next(iter(env))):
         load_settings(env)
+
+
+class DropsFirstConnections:
+    """A real local server that closes its first ``drops`` connections without a word (as a
+    restarted TorchServe drops a kept-alive connection), then answers every request with ``answer``."""
+
+    def __init__(self, drops: int, answer: dict[str, Any]) -> None:
+        self.drops, self.connections = drops, 0
+        body = json.dumps(answer).encode()
+        self.reply = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        self.reply += f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.connections += 1
+                conn.recv(1 << 20)
+                if self.connections > self.drops:
+                    conn.sendall(self.reply)
+
+    def close(self) -> None:
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.mark.parametrize("drops, status", [(1, 200), (2, 503)])
+def test_a_dropped_connection_is_tried_once_more(make_app: Callable[..., Flask], drops: int, status: int) -> None:
+    server = DropsFirstConnections(drops, RESULT)
+    try:
+        client = make_app(OCR_TORCHSERVE_URL=server.url).test_client()
+        response = client.post(OCR, json={"image": b64(image_bytes())})
+        assert response.status_code == status, response.get_data(as_text=True)
+        assert server.connections == 2  # one retry, never more
+    finally:
+        server.close()
