@@ -32,8 +32,10 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata \
 	fonts-ebgaramond fonts-linuxlibertine
 BROWSER_PACKAGES := chromium chromium-driver
+# Prometheus and promtool: the tests check the alert rules and scrape the live service with them.
+MONITORING_PACKAGES := prometheus
 
-.PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser help
+.PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring help
 
 help:
 	@echo "make run | stop | test | lint | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
@@ -78,6 +80,9 @@ fonts:
 browser:
 	$(call apt_install,$(BROWSER_PACKAGES))
 
+monitoring:
+	$(call apt_install,$(MONITORING_PACKAGES))
+
 $(MAR): $(RUNTIME_STAMP) $(WEIGHTS) $(DETECTOR_WEIGHTS) $(LM) handler/ocr_handler.py model/__init__.py \
 		$(shell find model/inference -name '*.py') model/training/export.py model/training/checkpoint.py \
 		archive/build.py archive/model-config.yaml archive/requirements.txt
@@ -107,7 +112,7 @@ stop:
 	@-[ -x $(VENV)/bin/torchserve ] && $(VENV)/bin/torchserve --stop
 	@-if [ -f run/gateway.pid ]; then kill $$(cat run/gateway.pid) 2>/dev/null; rm -f run/gateway.pid; echo "gateway stopped"; fi
 
-test: $(TEST_STAMP) java fonts browser lint
+test: $(TEST_STAMP) java fonts browser monitoring lint
 	$(PY) -m pytest tests
 
 # Style and obvious bugs (ruff; its settings are in pyproject.toml).

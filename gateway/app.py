@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request, send_from_directory
+from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, UnsupportedMediaType
 
 from gateway.config import load_settings
@@ -23,6 +24,7 @@ from gateway.errors import (
     InvalidPreviews,
 )
 from gateway.imagedata import data_url_media_type, decode_image_field, require_image
+from gateway.metrics import GatewayMetrics
 from gateway.pdf import PDF_SOURCES, is_pdf, read_pdf
 from gateway.torchserve import TorchServeClient
 from model.inference.contract import MODES
@@ -45,6 +47,11 @@ _HTTP_ERROR_CODES = {
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 probes = Blueprint("probes", __name__)
 ui = Blueprint("ui", __name__)
+
+
+def _metrics() -> GatewayMetrics:
+    metrics: GatewayMetrics = current_app.extensions["metrics"]
+    return metrics
 
 
 def _client() -> TorchServeClient:
@@ -83,6 +90,8 @@ def ocr() -> Response:
         # Pages are whole pages unless the caller says otherwise.
         settings = current_app.config["OCR_SETTINGS"]
         result = read_pdf(data, mode or "page", _client(), settings, pdf_source, previews)
+        for page in result["pages"]:
+            _metrics().pdf_pages.labels(page["source"]).inc()
         logger.info(
             "ocr: %d-byte PDF, %d pages -> %d chars, confidence %.3f",
             len(data),
@@ -163,6 +172,12 @@ def healthz() -> Response:
     return jsonify(status="ok")
 
 
+@probes.get("/metrics")
+def metrics() -> Response:
+    """Prometheus metrics of the gateway (TorchServe serves the model's on its own metrics port)."""
+    return Response(_metrics().render(), mimetype=CONTENT_TYPE_LATEST)
+
+
 @probes.get("/readyz")
 def readyz() -> Response:
     """Readiness: at least one model worker is READY in TorchServe."""
@@ -210,6 +225,23 @@ def _handle_unexpected(exc: Exception) -> Response:
 
 def _start_timer() -> None:
     g.started = time.perf_counter()
+    _metrics().in_flight.inc()
+    g.in_flight = True
+
+
+def _count(response: Response) -> Response:
+    # The route's pattern, not the path: unknown paths would make a label value each.
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    metrics = _metrics()
+    metrics.requests.labels(route, str(response.status_code)).inc()
+    metrics.latency.labels(route).observe(time.perf_counter() - g.get("started", time.perf_counter()))
+    return response
+
+
+def _leave(_: BaseException | None) -> None:
+    # After the answer whatever happened, so the gauge cannot drift.
+    if g.pop("in_flight", False):
+        _metrics().in_flight.dec()
 
 
 # Sent with every answer. The web UI is static files from this origin (no inline script or style);
@@ -256,6 +288,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(OCR_SETTINGS=settings, MAX_CONTENT_LENGTH=settings.max_body_bytes)
     app.config.update(overrides)
     app.extensions["torchserve"] = TorchServeClient(settings)
+    app.extensions["metrics"] = GatewayMetrics()
 
     app.register_blueprint(api)
     app.register_blueprint(probes)
@@ -266,5 +299,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(Exception, _handle_unexpected)
     app.before_request(_start_timer)
     app.after_request(_secure)
+    app.after_request(_count)
     app.after_request(_log_request)
+    app.teardown_request(_leave)
     return app

@@ -503,3 +503,17 @@ def test_a_dropped_connection_is_tried_once_more(make_app: Callable[..., Flask],
         assert server.connections == 2  # one retry, never more
     finally:
         server.close()
+
+
+def test_metrics_count_requests_by_route_and_status(client: FlaskClient, upstream: FakeTorchServe) -> None:
+    upstream.answer("POST", "/predictions/crnn_ocr", 200, RESULT)
+    assert client.post(OCR, json={"image": b64(image_bytes())}).status_code == 200
+    assert client.post(OCR, json={"image": "%%%"}).status_code == 400
+    client.get("/no/such/page").close()
+    text = client.get("/metrics").get_data(as_text=True)
+    assert 'ocr_gateway_requests_total{route="/api/v1/ocr",status="200"} 1.0' in text
+    assert 'ocr_gateway_requests_total{route="/api/v1/ocr",status="400"} 1.0' in text
+    assert 'ocr_gateway_requests_total{route="unmatched",status="404"} 1.0' in text
+    assert 'ocr_gateway_request_seconds_count{route="/api/v1/ocr"} 2.0' in text
+    # The scrape itself is in flight while it is answered; nothing else is.
+    assert "ocr_gateway_in_flight 1.0" in text
