@@ -32,8 +32,9 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata \
 	fonts-ebgaramond fonts-linuxlibertine
 BROWSER_PACKAGES := chromium chromium-driver
-# Prometheus and promtool: the tests check the alert rules and scrape the live service with them.
-MONITORING_PACKAGES := prometheus
+# Prometheus and promtool: the tests check the alert rules and scrape the live service with them;
+# kubectl: they build the Kubernetes manifests (kustomize) to validate them.
+MONITORING_PACKAGES := prometheus kubernetes-client
 
 .PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring help
 
