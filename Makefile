@@ -32,11 +32,13 @@ FONT_PACKAGES := fonts-noto-cjk fonts-noto-cjk-extra fonts-wqy-microhei fonts-wq
 	fonts-freefont-ttf fonts-roboto fonts-croscore fonts-crosextra-carlito fonts-inconsolata \
 	fonts-ebgaramond fonts-linuxlibertine
 BROWSER_PACKAGES := chromium chromium-driver
-# Prometheus and promtool: the tests check the alert rules and scrape the live service with them;
-# kubectl: they build the Kubernetes manifests (kustomize) to validate them.
-MONITORING_PACKAGES := prometheus kubernetes-client
+# Prometheus and promtool: the tests check the alert rules and scrape the live service with them.
+MONITORING_PACKAGES := prometheus
+# kubectl builds the Kubernetes manifests (kustomize) for the tests to validate: Debian's, unless the
+# machine has one already (another kubectl package would conflict with it).
+KUBECTL_PACKAGES := kubernetes-client
 
-.PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring help
+.PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
 
 help:
 	@echo "make run | stop | test | lint | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
@@ -83,6 +85,10 @@ browser:
 
 monitoring:
 	$(call apt_install,$(MONITORING_PACKAGES))
+	@command -v kubectl >/dev/null || $(MAKE) --no-print-directory kubectl-package
+
+kubectl-package:
+	$(call apt_install,$(KUBECTL_PACKAGES))
 
 $(MAR): $(RUNTIME_STAMP) $(WEIGHTS) $(DETECTOR_WEIGHTS) $(LM) handler/ocr_handler.py model/__init__.py \
 		$(shell find model/inference -name '*.py') model/training/export.py model/training/checkpoint.py \
