@@ -5,6 +5,7 @@ on their custom metrics."""
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import subprocess
 import time
@@ -19,6 +20,7 @@ from tests.live import free_port, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "crnn-ocr.json"
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
 MISSING = "Debian's prometheus package (promtool) is not installed: `make test` installs it"
@@ -89,3 +91,24 @@ def test_prometheus_scrapes_both_and_loads_the_rules(live_service, prometheus):
     groups = requests.get(f"{prometheus}/api/v1/rules", timeout=5).json()["data"]["groups"]
     loaded = {rule["name"] for group in groups for rule in group["rules"]}
     assert {"TorchServeDown", "OCRModelUnavailable", "OCRErrorRatio", "OCRQueueTime"} <= loaded
+
+
+def test_every_dashboard_query_runs(live_service, prometheus):
+    """The Grafana dashboard's queries are valid PromQL over metrics this service exports."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    expressions = [target["expr"] for panel in panels for target in panel["targets"]]
+    assert len(expressions) >= 6
+    for expression in expressions:
+        query(prometheus, expression)  # fails on a syntax error
+    # Every metric the dashboard names is one a scrape has seen (scrapes come every second).
+    wanted = {"ocr_gateway_requests_total", "ocr_gateway_in_flight", "ts_queue_latency_microseconds"}
+    deadline, seen = time.monotonic() + 30, set()
+    while not wanted <= seen and time.monotonic() < deadline:
+        time.sleep(1)
+        seen = set(requests.get(f"{prometheus}/api/v1/label/__name__/values", timeout=5).json()["data"])
+    named = {
+        name
+        for name in seen
+        if any(name in expression or name.removesuffix("_total") in expression for expression in expressions)
+    }
+    assert wanted <= named, sorted(seen)
