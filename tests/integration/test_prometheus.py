@@ -54,6 +54,15 @@ def prometheus(live_service, tmp_path_factory):
     with (work / "prometheus.log").open("w") as log:
         process = subprocess.Popen(command, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{url}/-/ready", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert process.poll() is None, (work / "prometheus.log").read_text()[-2000:]
+            time.sleep(0.3)
         yield url
     finally:
         stop(process)
@@ -95,6 +104,8 @@ def test_prometheus_scrapes_both_and_loads_the_rules(live_service, prometheus):
 
 def test_every_dashboard_query_runs(live_service, prometheus):
     """The Grafana dashboard's queries are valid PromQL over metrics this service exports."""
+    image = base64.b64encode(png_bytes(render_clean_line("Dashboard 7"))).decode()
+    assert requests.post(f"{live_service.gateway_url}/api/v1/ocr", json={"image": image}, timeout=60).ok
     panels = json.loads(DASHBOARD.read_text())["panels"]
     expressions = [target["expr"] for panel in panels for target in panel["targets"]]
     assert len(expressions) >= 6
