@@ -22,6 +22,10 @@ else:
 worker_class = "gateway.worker.JsonErrorWorker"
 workers = 2
 threads = 16
+# Each worker is replaced after this many requests (spread by the jitter, so not both at once): what
+# a library holds on to (PDFium's caches, allocator fragmentation) is given back to the system.
+max_requests = 5000
+max_requests_jitter = 500
 # Seconds gunicorn waits for a silent worker before restarting it. A threaded worker keeps signalling
 # while its threads serve, so this does not bound a request: the gateway's own deadlines do
 # (OCR_UPSTREAM_TIMEOUT_S for one call to TorchServe, OCR_PDF_TIMEOUT_S for a whole PDF).
