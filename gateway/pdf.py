@@ -5,12 +5,19 @@ bitmap and one PNG at a time whatever the page count, and one long PDF cannot
 flood the model workers that all requests share. A page whose own text layer
 can be trusted (``gateway.pdftext``) is answered from it instead, unless the
 caller asks for OCR throughout.
+
+PDFium runs in a child process per PDF (``render_pages_isolated``): a few KB of
+nested forms can make it take any amount of memory or time, and neither can be
+stopped inside the gateway. The child's address space is limited, and the
+gateway kills it at the PDF's deadline.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import multiprocessing
+import resource
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +30,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from gateway.config import Settings
-from gateway.errors import InvalidPdf, TooManyPages, UpstreamTimeout
+from gateway.errors import ApiError, InvalidPdf, TooManyPages, UpstreamTimeout
 from gateway.imagedata import sniff_image_format
 from gateway.pdftext import TEXT_SOURCE, page_text
 from gateway.torchserve import TorchServeClient
@@ -112,6 +119,75 @@ def render_pages(
             pdf.close()
 
 
+# Children are forked from a small server process that has imported this module: quick to start,
+# and never a fork of the gateway's threads.
+_CHILDREN = multiprocessing.get_context("forkserver")
+_CHILDREN.set_forkserver_preload([__name__])
+
+
+def render_pages_isolated(
+    data: bytes,
+    max_pages: int,
+    max_side: int,
+    text_layer: bool,
+    previews: bool,
+    max_bytes: int,
+    memory_mb: int,
+    deadline: float,
+) -> Iterator[RenderedPage]:
+    """``render_pages`` in a child process of at most ``memory_mb`` MB of address space, page by
+    page. Raises what ``render_pages`` raises, :class:`InvalidPdf` when the child runs out of memory
+    or dies, and :class:`UpstreamTimeout` at ``deadline`` (``time.perf_counter()``), killing it."""
+    receiver, sender = _CHILDREN.Pipe(duplex=False)
+    args = (sender, data, max_pages, max_side, text_layer, previews, max_bytes, memory_mb)
+    child = _CHILDREN.Process(target=_render_in_child, args=args, daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0 or not receiver.poll(left):
+                raise UpstreamTimeout("The PDF was not read in time; send fewer pages.")
+            try:
+                kind, value = receiver.recv()
+            except EOFError:  # the child died: PDFium aborts when an allocation fails
+                raise InvalidPdf("The PDF cannot be rendered within the memory one request may use.") from None
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        receiver.close()
+        child.kill()
+        child.join()
+
+
+def _render_in_child(
+    sender: Any,
+    data: bytes,
+    max_pages: int,
+    max_side: int,
+    text_layer: bool,
+    previews: bool,
+    max_bytes: int,
+    memory_mb: int,
+) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        with closing(render_pages(data, max_pages, max_side, text_layer, previews, max_bytes)) as pages:
+            for page in pages:
+                sender.send(("page", page))
+        sender.send(("done", None))
+    except ApiError as exc:
+        sender.send(("error", exc))
+    except MemoryError:
+        sender.send(("error", InvalidPdf("The PDF cannot be rendered within the memory one request may use.")))
+    finally:
+        sender.close()
+
+
 def read_pdf(
     data: bytes,
     mode: str,
@@ -133,8 +209,15 @@ def read_pdf(
     pages: list[dict[str, Any]] = []
     render_ms = ocr_ms = 0.0
     use_text = source == "auto" and mode != "line"
-    pages_in = render_pages(
-        data, settings.pdf_max_pages, settings.pdf_max_side, use_text, previews, settings.upstream_max_bytes
+    pages_in = render_pages_isolated(
+        data,
+        settings.pdf_max_pages,
+        settings.pdf_max_side,
+        use_text,
+        previews,
+        settings.upstream_max_bytes,
+        settings.pdf_max_memory_mb,
+        deadline,
     )
     with closing(pages_in) as rendered:
         for page in rendered:

@@ -44,3 +44,27 @@ def text_pdf(*pages: tuple[bytes, bytes], page_extra: bytes = b"") -> bytes:
         )
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(ops), ops))
     return write_pdf(objects, b"/Root 1 0 R")
+
+
+def nested_forms_pdf(depth: int, fanout: int) -> bytes:
+    """A PDF bomb: one page drawing a form XObject that draws the next ``fanout`` times, ``depth``
+    levels down, so a few KB ask for ``fanout ** depth`` drawings (and as many page objects)."""
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /X 5 0 R >> >> "
+        b"/Contents 4 0 R >>",
+    ]
+    page = b"q 6 0 0 7 0 0 cm /X Do Q"
+    objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(page), page))
+    for level in range(depth):
+        ops = b" ".join([b"q /X Do Q"] * fanout)
+        objects.append(
+            b"<< /Type /XObject /Subtype /Form /BBox [0 0 100 100] /Resources << /XObject << /X %d 0 R >> >> "
+            b"/Length %d >>\nstream\n%s\nendstream" % (6 + level, len(ops), ops)
+        )
+    leaf = b"0 0 1 1 re f"
+    objects.append(
+        b"<< /Type /XObject /Subtype /Form /BBox [0 0 100 100] /Length %d >>\nstream\n%s\nendstream" % (len(leaf), leaf)
+    )
+    return write_pdf(objects, b"/Root 1 0 R")

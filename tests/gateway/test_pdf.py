@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import pypdfium2 as pdfium
 import pytest
 from flask import Flask
@@ -26,7 +27,7 @@ from PIL import Image
 
 from gateway.config import Settings
 from tests.gateway.fakes import FakeTorchServe, Received, assert_error, b64, image_bytes
-from tests.pdfs import text_page, text_pdf, write_pdf
+from tests.pdfs import nested_forms_pdf, text_page, text_pdf, write_pdf
 
 OCR = "/api/v1/ocr"
 PREDICT = "/predictions/crnn_ocr"
@@ -352,6 +353,29 @@ def test_budget_spent_on_rendering_is_504_without_upstream_call(
     client = pdf_client(OCR_PDF_TIMEOUT_S=1e-6)  # rendering the first page alone takes longer
     body = assert_error(client.post(OCR, json={"image": b64(make_pdf((100, 50)))}), 504, "upstream_timeout")
     assert "fewer pages" in body["message"]
+    assert upstream.received == []
+
+
+@pytest.mark.parametrize("depth", [6, 8])
+def test_a_pdf_bomb_costs_the_gateway_nothing(
+    pdf_client: Callable[..., FlaskClient], upstream: FakeTorchServe, depth: int
+) -> None:
+    """3 KB of nested forms ask PDFium for 16**8 drawings: the child rendering them runs out of its
+    address space and the request is a 400, while the gateway's own memory stays where it was (in
+    the gateway process itself this took 4.6 GB and never gave it back)."""
+    upstream.answer("POST", PREDICT, 200, blank_answer)
+    gateway = psutil.Process()
+    before = gateway.memory_info().rss
+    started = time.monotonic()
+    response = pdf_client(OCR_PDF_TIMEOUT_S=30).post(OCR, json={"image": b64(nested_forms_pdf(depth, 16))})
+    assert_error(response, 400, "invalid_pdf")
+    assert "memory" in response.get_json()["message"]
+    assert time.monotonic() - started < 30
+    assert gateway.memory_info().rss - before < 50 * 2**20
+    # Nothing left running but multiprocessing's fork server (the renderers' parent) and tracker.
+    helpers = gateway.children()
+    assert all(any(word in " ".join(c.cmdline()) for word in ("forkserver", "resource_tracker")) for c in helpers)
+    assert [grandchild for helper in helpers for grandchild in helper.children()] == []
     assert upstream.received == []
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 
 from model.training.metrics import AccuracyMeter
 from tests.helpers import pick_cjk_font, png_bytes, render_clean_line, render_page
+from tests.pdfs import nested_forms_pdf
 
 ENGLISH_LINES = ["Hello world 2024", "Total amount: 128.50", "Invoice No. 88321", "The quick brown fox"]
 CHINESE_LINES = ["中华人民共和国", "发票代码", "合计金额", "北京市朝阳区"]
@@ -227,3 +228,17 @@ def test_protocol_errors_are_json_too(live_service, raw, status, code):
     assert head.split(b" ")[1] == str(status).encode(), head
     assert b"application/json" in head
     assert json.loads(body)["error"] == code
+
+
+def test_a_pdf_bomb_through_the_real_gateway(live_service):
+    """The nested-forms bomb sent to the running gateway: a 400, and its workers stay as large as they were."""
+    workers = psutil.Process(live_service.gateway_pid).children()
+    before = sum(worker.memory_info().rss for worker in workers)
+    response = requests.post(
+        f"{live_service.gateway_url}/api/v1/ocr",
+        json={"image": base64.b64encode(nested_forms_pdf(8, 16)).decode(), "filename": "bomb.pdf"},
+        timeout=60,
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_pdf"
+    assert sum(worker.memory_info().rss for worker in workers) - before < 100 * 2**20
+    assert requests.get(f"{live_service.gateway_url}/healthz", timeout=5).status_code == 200
