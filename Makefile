@@ -38,10 +38,10 @@ MONITORING_PACKAGES := prometheus
 # machine has one already (another kubectl package would conflict with it).
 KUBECTL_PACKAGES := kubernetes-client
 
-.PHONY: run stop test lint archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
+.PHONY: run stop test lint soak archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
 
 help:
-	@echo "make run | stop | test | lint | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
+	@echo "make run | stop | test | lint | soak | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -126,6 +126,12 @@ test: $(TEST_STAMP) java fonts browser monitoring lint
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Reliability: 2,000 seeded bad requests (broken and noise files of every accepted kind, bombs, odd
+# images, wrong JSON) against a service of its own; every answer must be documented JSON, and the
+# workers must live on without growing much. `make test` runs 300 of them.
+soak: $(TEST_STAMP) java fonts
+	$(PY) -m tests.reliability.fuzz --cases 2000
 
 # Trains (or resumes from runs/crnn/last.pt); then `python -m model.training.export publish runs/crnn/best.pt`
 # stores the weights that `make archive` packs.
