@@ -41,6 +41,7 @@ USER ocr
 # config.properties; mount another config.properties to expose the metrics port to a scraper.
 EXPOSE 5000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s CMD curl -sf http://127.0.0.1:5000/readyz || exit 1
-ENV LOG_LOCATION=/app/logs METRICS_LOCATION=/app/logs
+# TorchServe writes its keys where it starts (/app); the gateway reads them there.
+ENV LOG_LOCATION=/app/logs METRICS_LOCATION=/app/logs OCR_TORCHSERVE_KEY_FILE=/app/key_file.json
 # Exits when TorchServe or the gateway dies (deploy/entrypoint.sh).
 CMD ["./entrypoint.sh"]

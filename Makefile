@@ -104,6 +104,7 @@ run: $(RUNTIME_STAMP) java $(MAR)
 			--model-store model-store --ts-config config.properties \
 			--models $(MODEL_NAME)=$(MODEL_NAME).mar > logs/torchserve.out 2>&1; fi
 	@if [ -f run/gateway.pid ] && kill -0 $$(cat run/gateway.pid) 2>/dev/null; then echo "gateway is already running"; else \
+		OCR_TORCHSERVE_KEY_FILE=$(CURDIR)/key_file.json \
 		$(VENV)/bin/gunicorn --config gateway/gunicorn.conf.py --daemon --pid run/gateway.pid \
 			--bind 0.0.0.0:$(GATEWAY_PORT) --access-logfile logs/gateway-access.log --error-logfile logs/gateway.log \
 			gateway.wsgi:app; fi

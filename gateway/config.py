@@ -41,6 +41,9 @@ class Settings:
     pdf_timeout_s: float = 50.0
     # The largest request TorchServe accepts: its max_request_size in config.properties.
     upstream_max_bytes: int = 16 * 1024 * 1024
+    # TorchServe's key file (key_file.json in its working directory) when its token authorisation is
+    # on; empty: send no keys.
+    torchserve_key_file: str = ""
     # Address space of the process that renders one PDF: a few KB of nested forms can make PDFium
     # take any amount of memory, and this is where it stops (a 200 dpi page needs about 100 MB).
     pdf_max_memory_mb: int = 1536
@@ -89,4 +92,5 @@ def load_settings(env: Mapping[str, object] | None = None) -> Settings:
         pdf_timeout_s=_positive(env, "OCR_PDF_TIMEOUT_S", defaults.pdf_timeout_s, float),
         upstream_max_bytes=_positive(env, "OCR_UPSTREAM_MAX_BYTES", defaults.upstream_max_bytes, int),
         pdf_max_memory_mb=_positive(env, "OCR_PDF_MAX_MEMORY_MB", defaults.pdf_max_memory_mb, int),
+        torchserve_key_file=str(env.get("OCR_TORCHSERVE_KEY_FILE", defaults.torchserve_key_file)).strip(),
     )

@@ -27,6 +27,7 @@ from gateway.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from gateway.tokens import TorchServeKeys, refused
 from model.inference.contract import is_result
 
 logger = logging.getLogger(__name__)
@@ -72,9 +73,19 @@ class TorchServeClient:
         self.timeout_s = settings.upstream_timeout_s
         self.ready_timeout_s = settings.ready_timeout_s
         self.session = session or _pooled_session()
+        self.keys = TorchServeKeys(
+            settings.torchserve_key_file, settings.management_url, self.session, self.ready_timeout_s
+        )
 
     def close(self) -> None:
         self.session.close()
+
+    def _send(self, method: str, url: str, kind: str, **options: Any) -> requests.Response:
+        """One request with TorchServe's ``kind`` key; sent once more with a renewed key if refused."""
+        response = self.session.request(method, url, headers=self.keys.headers(kind), **options)
+        if refused(response) and self.keys.renew(kind):
+            response = self.session.request(method, url, headers=self.keys.headers(kind), **options)
+        return response
 
     def recognise(self, image_bytes: bytes, mode: str = "auto", timeout_s: float | None = None) -> dict[str, Any]:
         """Send one image and its reading mode to the model; return the handler's JSON object.
@@ -91,7 +102,7 @@ class TorchServeClient:
         started = time.monotonic()
         try:
             try:
-                response = self.session.post(self.predict_url, json=payload, timeout=timeout)
+                response = self._send("POST", self.predict_url, "inference", json=payload, timeout=timeout)
             except requests.ConnectionError as exc:
                 if isinstance(exc, requests.ConnectTimeout):
                     raise
@@ -100,7 +111,7 @@ class TorchServeClient:
                 # side effects, so a second try is safe; a second failure means TorchServe is down.
                 logger.info("TorchServe connection failed (%s); trying once more", exc)
                 left = max(0.1, timeout - (time.monotonic() - started))
-                response = self.session.post(self.predict_url, json=payload, timeout=left)
+                response = self._send("POST", self.predict_url, "inference", json=payload, timeout=left)
         # Timeout first: ConnectTimeout is also a ConnectionError, and a model
         # that is slow to answer is a different problem from one that is down.
         except requests.Timeout as exc:
@@ -148,7 +159,7 @@ class TorchServeClient:
         readiness probes want a yes/no answer, and the reason is logged.
         """
         try:
-            response = self.session.get(self.model_url, timeout=self.ready_timeout_s)
+            response = self._send("GET", self.model_url, "management", timeout=self.ready_timeout_s)
         except requests.RequestException as exc:
             logger.info("Management API unreachable at %s: %s", self.model_url, exc)
             return False

@@ -3,6 +3,7 @@ only the built .mar, on free ports, and the real gateway (gunicorn) in front of 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -31,6 +32,11 @@ class LiveService:
     workdir: Path
     torchserve_pid: int  # leader of TorchServe's process group (front end and workers)
     gateway_pid: int  # gunicorn master
+
+    def auth(self, kind: str) -> dict[str, str]:
+        """The header that calls TorchServe directly with its ``kind`` key ("inference", "management")."""
+        keys = json.loads((self.workdir / "key_file.json").read_text())
+        return {"Authorization": f"Bearer {keys[kind]['key']}"}
 
 
 def free_port() -> int:
@@ -114,6 +120,8 @@ def run_service(mar: Path, work: Path) -> Iterator[LiveService]:
         "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "OCR_TORCHSERVE_URL": inference,
         "OCR_MANAGEMENT_URL": management,
+        # TorchServe runs in ``work``, where it writes its keys.
+        "OCR_TORCHSERVE_KEY_FILE": str(work / "key_file.json"),
     }
     torchserve_cmd = [str(BIN / "torchserve"), "--start", "--foreground", "--ncs", "--model-store", str(store)]
     torchserve_cmd += ["--ts-config", str(config), "--models", "crnn_ocr=crnn_ocr.mar"]

@@ -57,9 +57,12 @@ def in_process_rate(image, seconds: float, batch: int = 8, threads: int = 2) -> 
     return rate, sorted(alone)[len(alone) // 2]
 
 
-def hey(url: str, body: Path, content_type: str, concurrency: int, requests: int) -> tuple[float, float, int]:
+def hey(
+    url: str, body: Path, content_type: str, concurrency: int, requests: int, headers: dict[str, str]
+) -> tuple[float, float, int]:
     """Requests per second, median ms and the count of non-200 answers of one `hey` run."""
     command = ["hey", "-n", str(requests), "-c", str(concurrency), "-m", "POST", "-T", content_type]
+    command += [arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")]
     done = subprocess.run([*command, "-D", str(body), url], capture_output=True, text=True, timeout=600, check=True)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
     median = float(re.search(r"50%+ in ([\d.]+) secs", done.stdout).group(1)) * 1000
@@ -92,10 +95,11 @@ def main(argv: list[str] | None = None) -> None:
                 ("gateway", f"{service.gateway_url}/api/v1/ocr", as_json, "application/json"),
             ]
             for name, url, body, content_type in targets:
-                hey(url, body, content_type, 4, 40)  # warm-up
+                auth = service.auth("inference") if name.startswith("TorchServe") else {}
+                hey(url, body, content_type, 4, 40, auth)  # warm-up
                 for concurrency in CONCURRENCY:
                     requests = max(50, args.requests_per_client * concurrency)
-                    got, median, failed = hey(url, body, content_type, concurrency, requests)
+                    got, median, failed = hey(url, body, content_type, concurrency, requests, auth)
                     rows.append(
                         f"| {name} | {concurrency} | {got:.1f} | {median:.1f} | {100 * got / rate:.0f} % | {failed} |"
                     )

@@ -122,7 +122,8 @@ def test_bad_requests_do_not_harm_good_ones_in_a_batch(live_service):
     bodies = [good, b"\x89PNG\r\n\x1a\n broken", good, b"GIF89a broken", good, good]
     url = f"{live_service.inference_url}/predictions/crnn_ocr"
     with ThreadPoolExecutor(len(bodies)) as pool:
-        responses = list(pool.map(lambda body: requests.post(url, data=body, timeout=60), bodies))
+        auth = live_service.auth("inference")
+        responses = list(pool.map(lambda body: requests.post(url, data=body, headers=auth, timeout=60), bodies))
     texts = {r.json()["text"] for r, body in zip(responses, bodies) if body is good}
     assert [r.status_code for r in responses] == [200, 400, 200, 400, 200, 200]
     assert len(texts) == 1
@@ -140,7 +141,12 @@ def test_probes(live_service):
 def test_custom_metrics_are_exposed(live_service):
     ocr(live_service, png_bytes(render_clean_line("metrics 42")))
     ocr(live_service, b"not an image")
-    requests.post(f"{live_service.inference_url}/predictions/crnn_ocr", data=b"\x89PNG\r\n\x1a\nbad", timeout=60)
+    requests.post(
+        f"{live_service.inference_url}/predictions/crnn_ocr",
+        data=b"\x89PNG\r\n\x1a\nbad",
+        headers=live_service.auth("inference"),
+        timeout=60,
+    )
     metrics = requests.get(live_service.metrics_url, timeout=10).text
     for name in ("OCRLinesRecognised", "OCRRejectedInputs", "OCRPreprocessMs", "OCRInferenceMs"):
         assert name in metrics, f"{name} missing from /metrics"
@@ -148,15 +154,30 @@ def test_custom_metrics_are_exposed(live_service):
 
 def test_model_registration_is_off(live_service, built_mar):
     """A registered .mar runs its code: the management API refuses registration (and unregistering
-    the served model), while describing models, which the readiness probe uses, still works."""
+    the served model) even with the management key, while describing models, which the readiness
+    probe uses, still works."""
+    auth = live_service.auth("management")
     register = requests.post(
-        f"{live_service.management_url}/models", params={"url": built_mar.name, "model_name": "other"}, timeout=10
+        f"{live_service.management_url}/models",
+        params={"url": built_mar.name, "model_name": "other"},
+        headers=auth,
+        timeout=10,
     )
-    assert register.status_code >= 400, register.text
-    unregister = requests.delete(f"{live_service.management_url}/models/crnn_ocr", timeout=10)
-    assert unregister.status_code >= 400, unregister.text
-    described = requests.get(f"{live_service.management_url}/models/crnn_ocr", timeout=10)
+    assert register.status_code >= 400 and "InvalidKey" not in register.text, register.text
+    unregister = requests.delete(f"{live_service.management_url}/models/crnn_ocr", headers=auth, timeout=10)
+    assert unregister.status_code >= 400 and "InvalidKey" not in unregister.text, unregister.text
+    described = requests.get(f"{live_service.management_url}/models/crnn_ocr", headers=auth, timeout=10)
     assert described.status_code == 200 and described.json()[0]["workers"]
+
+
+def test_torchserve_wants_its_keys(live_service):
+    """Token authorisation is on: without TorchServe's keys its APIs refuse; the gateway has them."""
+    line = png_bytes(render_clean_line("Hello 2024"))
+    url = f"{live_service.inference_url}/predictions/crnn_ocr"
+    for refused in (requests.post(url, data=line, timeout=30), requests.get(f"{live_service.management_url}/models")):
+        assert refused.status_code == 400 and refused.json()["type"] == "InvalidKeyException"
+    assert requests.post(url, data=line, headers=live_service.auth("inference"), timeout=30).status_code == 200
+    assert ocr(live_service, line).status_code == 200
 
 
 def test_a_photo_stored_sideways_is_read_upright(live_service):
@@ -242,3 +263,23 @@ def test_a_pdf_bomb_through_the_real_gateway(live_service):
     assert response.status_code == 400 and response.json()["error"] == "invalid_pdf"
     assert sum(worker.memory_info().rss for worker in workers) - before < 100 * 2**20
     assert requests.get(f"{live_service.gateway_url}/healthz", timeout=5).status_code == 200
+
+
+def test_the_gateway_follows_renewed_keys(live_service):
+    """TorchServe's inference key is renewed (as an expired one is): the gateway's key is refused
+    once, it reads the key file again, and the request goes through."""
+    api_key = json.loads((live_service.workdir / "key_file.json").read_text())["API"]["key"]
+    line = png_bytes(render_clean_line("Hello 2024"))
+    for _ in range(2):  # both gateway workers have read the old key by now
+        assert ocr(live_service, line).status_code == 200
+    old = live_service.auth("inference")
+    renewed = requests.get(
+        f"{live_service.management_url}/token",
+        params={"type": "inference"},
+        headers={"Authorization": f"Bearer {api_key}"},
+        timeout=10,
+    )
+    assert renewed.status_code == 200 and live_service.auth("inference") != old
+    for _ in range(4):
+        response = ocr(live_service, line)
+        assert response.status_code == 200 and response.json()["text"] == "Hello 2024"
