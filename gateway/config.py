@@ -45,7 +45,8 @@ class Settings:
     # on; empty: send no keys.
     torchserve_key_file: str = ""
     # Address space of the process that renders one PDF: a few KB of nested forms can make PDFium
-    # take any amount of memory, and this is where it stops (a 200 dpi page needs about 100 MB).
+    # take any amount of memory, and this is where it stops (rendering and encoding an A4 photo page
+    # at 200 dpi raised a process's peak by about 50 MB).
     pdf_max_memory_mb: int = 1536
 
 

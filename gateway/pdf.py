@@ -18,7 +18,6 @@ import base64
 import io
 import multiprocessing
 import resource
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -56,9 +55,8 @@ PREVIEW_QUALITY = 80
 PDF_SOURCES = ("auto", "ocr")
 OCR_SOURCE = "ocr"
 
-# PDFium is not thread-safe: every call into it holds this lock (threaded
-# servers, tests). Waiting on TorchServe happens outside it.
-_PDFIUM_LOCK = threading.Lock()
+# PDFium is not thread-safe; it only ever runs in the single thread of a rendering child process.
+OUT_OF_MEMORY = "The PDF cannot be rendered within the memory one request may use."
 
 
 def is_pdf(data: bytes, filename: str | None, media_type: str | None) -> bool:
@@ -106,17 +104,15 @@ def render_pages(
     generator ends or is closed, so wrap it in ``contextlib.closing`` when the
     loop may stop early.
     """
-    with _PDFIUM_LOCK:
-        pdf = _open(data)
-        count = len(pdf)
+    pdf = _open(data)
+    count = len(pdf)
     try:
         if count > max_pages:
             raise TooManyPages(f"The PDF has {count} pages; at most {max_pages} are read per request.")
         for index in range(count):
             yield _render(pdf, index, max_side, text_layer, previews, max_bytes)
     finally:
-        with _PDFIUM_LOCK:
-            pdf.close()
+        pdf.close()
 
 
 # Children are forked from a small server process that has imported this module: quick to start,
@@ -139,8 +135,8 @@ def render_pages_isolated(
     page. Raises what ``render_pages`` raises, :class:`InvalidPdf` when the child runs out of memory
     or dies, and :class:`UpstreamTimeout` at ``deadline`` (``time.perf_counter()``), killing it."""
     receiver, sender = _CHILDREN.Pipe(duplex=False)
-    args = (sender, data, max_pages, max_side, text_layer, previews, max_bytes, memory_mb)
-    child = _CHILDREN.Process(target=_render_in_child, args=args, daemon=True)
+    arguments = (data, max_pages, max_side, text_layer, previews, max_bytes)
+    child = _CHILDREN.Process(target=_render_in_child, args=(sender, memory_mb, arguments), daemon=True)
     child.start()
     sender.close()
     try:
@@ -151,7 +147,7 @@ def render_pages_isolated(
             try:
                 kind, value = receiver.recv()
             except EOFError:  # the child died: PDFium aborts when an allocation fails
-                raise InvalidPdf("The PDF cannot be rendered within the memory one request may use.") from None
+                raise InvalidPdf(OUT_OF_MEMORY) from None
             if kind == "done":
                 return
             if kind == "error":
@@ -163,27 +159,20 @@ def render_pages_isolated(
         child.join()
 
 
-def _render_in_child(
-    sender: Any,
-    data: bytes,
-    max_pages: int,
-    max_side: int,
-    text_layer: bool,
-    previews: bool,
-    max_bytes: int,
-    memory_mb: int,
-) -> None:
+def _render_in_child(sender: Any, memory_mb: int, arguments: tuple) -> None:
+    """``render_pages(*arguments)`` with at most ``memory_mb`` MB of address space, each page (or the
+    error) sent through ``sender``."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
-        with closing(render_pages(data, max_pages, max_side, text_layer, previews, max_bytes)) as pages:
+        with closing(render_pages(*arguments)) as pages:
             for page in pages:
                 sender.send(("page", page))
         sender.send(("done", None))
     except ApiError as exc:
         sender.send(("error", exc))
     except MemoryError:
-        sender.send(("error", InvalidPdf("The PDF cannot be rendered within the memory one request may use.")))
+        sender.send(("error", InvalidPdf(OUT_OF_MEMORY)))
     finally:
         sender.close()
 
@@ -294,29 +283,27 @@ def _render(
     pdf: pdfium.PdfDocument, index: int, max_side: int, text_layer: bool, previews: bool, max_bytes: int
 ) -> RenderedPage:
     started = time.perf_counter()
-    with _PDFIUM_LOCK:
-        try:
-            page = pdf[index]
-        except pdfium.PdfiumError:
-            raise InvalidPdf(f"Page {index + 1} of the PDF cannot be read.") from None
-        try:
-            # The size already accounts for the page's /Rotate, as does render().
-            long_side = max(page.get_size())
-            if not long_side > 0:  # also catches NaN
-                raise InvalidPdf(f"Page {index + 1} of the PDF has no size.")
-            # A hair under max_side, because PDFium rounds the bitmap size up.
-            scale = min(RENDER_DPI / 72, (max_side - 0.01) / long_side)
-            answer = page_text(page, scale) if text_layer else None
-            if answer is not None:
-                preview = _preview(_bitmap(page, PREVIEW_SIDE / long_side)) if previews else None
-                dpi = round(scale * 72, 2)
-                return RenderedPage(
-                    index + 1, None, answer["width"], answer["height"], dpi, _ms_since(started), answer, preview
-                )
-            image = _bitmap(page, scale)
-        finally:
-            page.close()
-    # Encoding needs no PDFium, so other requests may render meanwhile.
+    try:
+        page = pdf[index]
+    except pdfium.PdfiumError:
+        raise InvalidPdf(f"Page {index + 1} of the PDF cannot be read.") from None
+    try:
+        # The size already accounts for the page's /Rotate, as does render().
+        long_side = max(page.get_size())
+        if not long_side > 0:  # also catches NaN
+            raise InvalidPdf(f"Page {index + 1} of the PDF has no size.")
+        # A hair under max_side, because PDFium rounds the bitmap size up.
+        scale = min(RENDER_DPI / 72, (max_side - 0.01) / long_side)
+        answer = page_text(page, scale) if text_layer else None
+        if answer is not None:
+            preview = _preview(_bitmap(page, PREVIEW_SIDE / long_side)) if previews else None
+            dpi = round(scale * 72, 2)
+            return RenderedPage(
+                index + 1, None, answer["width"], answer["height"], dpi, _ms_since(started), answer, preview
+            )
+        image = _bitmap(page, scale)
+    finally:
+        page.close()
     return RenderedPage(
         number=index + 1,
         encoded=_encode(image, (max_bytes - REQUEST_OVERHEAD) * 3 // 4),

@@ -32,8 +32,8 @@ SILENT_ANNOTATIONS = (pdfium_c.FPDF_ANNOT_LINK, pdfium_c.FPDF_ANNOT_POPUP)
 
 
 def page_text(page: pdfium.PdfPage, scale: float) -> dict[str, Any] | None:
-    """The page's answer from its text layer, or None where OCR should read it. The caller holds
-    the PDFium lock."""
+    """The page's answer from its text layer, or None where OCR should read it (in the rendering
+    child process, like every call into PDFium)."""
     if page.get_rotation() % 360 or _draws_annotations(page) or _picture_share(page) > MAX_PICTURE_SHARE:
         return None
     textpage = page.get_textpage()

@@ -46,8 +46,9 @@ def _check_header(data: bytes, max_pixels: int) -> int:
     except Image.DecompressionBombError:
         raise InputError("image_too_large", f"the image has more than {max_pixels:,} pixels") from None
     except Exception:  # noqa: BLE001 - Pillow raises many types for junk
-        # A header nobody can read is refused before OpenCV allocates what it claims: a 33 KB TIFF
-        # that Pillow could not parse made OpenCV allocate 2.2 GB. Every format served is Pillow's.
+        # A header nobody can read is refused before OpenCV allocates what it claims (the issue reports
+        # a 33 KB TIFF that Pillow could not parse making OpenCV allocate 2.2 GB). Every format served
+        # is Pillow's.
         raise InputError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)") from None
     if width * height > max_pixels:
         raise InputError("image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")

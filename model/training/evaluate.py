@@ -13,16 +13,16 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from model.inference.assemble import Checkpoints, load_reader
+from model.inference.preprocessing import decode_any
 from model.inference.reader.recognise import LineRecogniser
 from model.synth.fonts import discover_fonts
 from model.training.line_data import VALIDATION_SEED, collate, fixed_samples
 from model.training.metrics import AccuracyMeter
-from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
+from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS, serving_limits
 
 log = logging.getLogger("evaluate")
 DEFAULT_LINES = Path(__file__).resolve().parents[3] / "shared" / "eval" / "lines"
@@ -50,13 +50,12 @@ def evaluate_lines(
     lines are read once, unscored and untimed, before the timed pass (allocators, kernel choice)."""
     serving = load_serving(weights, quantize, lm)
     labels = read_labels(folder)
+    max_pixels = serving_limits()["max_pixels"]
 
     def recognise(path: Path) -> str:
         try:
-            image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
-            if image is None:
-                raise ValueError("not a readable image")
-            line = serving.prepare(image)
+            # Decoded as the handler decodes a request: header checks, EXIF orientation.
+            line = serving.prepare(decode_any(path.read_bytes(), max_pixels))
             probs = serving.model(torch.from_numpy(line)[None]).softmax(-1)[0].numpy()
             return serving.decode(probs).text  # one unpadded line: every frame is its own
         except ValueError as err:

@@ -362,7 +362,7 @@ def test_a_pdf_bomb_costs_the_gateway_nothing(
 ) -> None:
     """3 KB of nested forms ask PDFium for 16**8 drawings: the child rendering them runs out of its
     address space and the request is a 400, while the gateway's own memory stays where it was (in
-    the gateway process itself this took 4.6 GB and never gave it back)."""
+    the gateway process itself, the issue measured 4.6 GB, never given back)."""
     upstream.answer("POST", PREDICT, 200, blank_answer)
     gateway = psutil.Process()
     before = gateway.memory_info().rss
