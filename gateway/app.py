@@ -22,6 +22,7 @@ from gateway.errors import (
     InvalidMode,
     InvalidPdfSource,
     InvalidPreviews,
+    RequestTimeout,
 )
 from gateway.imagedata import data_url_media_type, decode_image_field, require_image
 from gateway.metrics import GatewayMetrics
@@ -123,8 +124,14 @@ def _read_body() -> bytes:
         while size <= limit and (part := request.stream.read(limit + 1 - size)):
             parts.append(part)
             size += len(part)
-    except HTTPException:
+    except HTTPException as exc:
+        # Werkzeug turns a failed read of a sized body into ClientDisconnected, the failure kept as
+        # its context: a client too slow to send (gateway/worker.py) is told so.
+        if isinstance(exc.__context__, TimeoutError):
+            raise RequestTimeout() from None
         raise
+    except TimeoutError:  # the same, for a chunked body (read without Werkzeug's wrapper)
+        raise RequestTimeout() from None
     except Exception as exc:  # the server's own parser errors (gunicorn's, in production)
         logger.warning("unreadable request body: %s", exc)
         raise InvalidBody() from None

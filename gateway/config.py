@@ -48,6 +48,12 @@ class Settings:
     # take any amount of memory, and this is where it stops (rendering and encoding an A4 photo page
     # at 200 dpi raised a process's peak by about 50 MB).
     pdf_max_memory_mb: int = 1536
+    # A request (line, headers, body) must arrive within this many seconds, plus one second for every
+    # ``client_min_rate`` bytes received: a client dribbling its request holds one of the gateway's
+    # threads, and enough of them would hold them all. Apache's mod_reqtimeout defaults (20 s, 500
+    # B/s): a 15 MiB body over a 1 Mbit/s uplink still arrives.
+    client_grace_s: float = 20.0
+    client_min_rate: int = 500
 
 
 def _text(env: Mapping[str, object], key: str, default: str) -> str:
@@ -93,5 +99,7 @@ def load_settings(env: Mapping[str, object] | None = None) -> Settings:
         pdf_timeout_s=_positive(env, "OCR_PDF_TIMEOUT_S", defaults.pdf_timeout_s, float),
         upstream_max_bytes=_positive(env, "OCR_UPSTREAM_MAX_BYTES", defaults.upstream_max_bytes, int),
         pdf_max_memory_mb=_positive(env, "OCR_PDF_MAX_MEMORY_MB", defaults.pdf_max_memory_mb, int),
+        client_grace_s=_positive(env, "OCR_CLIENT_GRACE_S", defaults.client_grace_s, float),
+        client_min_rate=_positive(env, "OCR_CLIENT_MIN_BYTES_PER_S", defaults.client_min_rate, int),
         torchserve_key_file=str(env.get("OCR_TORCHSERVE_KEY_FILE", defaults.torchserve_key_file)).strip(),
     )

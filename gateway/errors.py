@@ -39,6 +39,11 @@ class InvalidBody(ApiError):
     default_message = "The request body could not be read (broken chunked encoding, or a connection cut short)."
 
 
+class RequestTimeout(ApiError):
+    code, status = "request_timeout", 408
+    default_message = "The request arrived too slowly; send it again over a faster connection."
+
+
 class MissingImage(ApiError):
     code, status = "missing_image", 400
     default_message = 'The JSON body must have a non-empty string field "image".'

@@ -38,6 +38,7 @@ DOCUMENTED = {
         "too_many_lines", "invalid_mode", "invalid_filename", "invalid_pdf_source", "invalid_previews",
         "invalid_pdf", "too_many_pages", "bad_request",
     },
+    408: {"request_timeout"},
     413: {"payload_too_large"},
     415: {"unsupported_media_type"},
     504: {"page_timeout", "upstream_timeout"},
