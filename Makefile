@@ -128,11 +128,14 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Reliability: 2,000 seeded bad requests (broken and noise files of every accepted kind, bombs, odd
-# images, wrong JSON) against a service of its own; every answer must be documented JSON, and the
-# workers must live on without growing much. `make test` runs 300 of them.
+# Reliability, each against a service of its own: 2,000 seeded bad requests (broken and noise files
+# of every accepted kind, bombs, odd images, wrong JSON), every answer documented JSON and the workers
+# alive and not much larger; then 2,000 requests from 16 clients, good ones answered as when sent
+# alone, a model worker killed under that load, TorchServe stopped and started again, and memory
+# sampled over 10,000 more requests. `make test` runs short versions.
 soak: $(TEST_STAMP) java fonts
 	$(PY) -m tests.reliability.fuzz --cases 2000
+	$(PY) -m tests.reliability.faults --load 2000 --memory 10000
 
 # Trains (or resumes from runs/crnn/last.pt); then `python -m model.training.export publish runs/crnn/best.pt`
 # stores the weights that `make archive` packs.

@@ -11,9 +11,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -23,20 +23,33 @@ BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 180
 
 
-@dataclass(frozen=True)
+@dataclass
 class LiveService:
     gateway_url: str
     inference_url: str
     management_url: str
     metrics_url: str
     workdir: Path
-    torchserve_pid: int  # leader of TorchServe's process group (front end and workers)
     gateway_pid: int  # gunicorn master
+    torchserve: subprocess.Popen  # leader of TorchServe's process group (front end and workers)
+    start_torchserve: Callable[[], subprocess.Popen] = field(repr=False)
+
+    @property
+    def torchserve_pid(self) -> int:
+        return self.torchserve.pid
 
     def auth(self, kind: str) -> dict[str, str]:
         """The header that calls TorchServe directly with its ``kind`` key ("inference", "management")."""
         keys = json.loads((self.workdir / "key_file.json").read_text())
         return {"Authorization": f"Bearer {keys[kind]['key']}"}
+
+    def stop_torchserve(self) -> None:
+        """Stop TorchServe, front end and workers (the gateway keeps running)."""
+        stop(self.torchserve)
+
+    def restart_torchserve(self) -> None:
+        """Start TorchServe again as it was started (it writes new keys); returns at once."""
+        self.torchserve = self.start_torchserve()
 
 
 def free_port() -> int:
@@ -63,17 +76,27 @@ def wait_until(check, processes: dict[str, tuple[subprocess.Popen, Path]]) -> No
 
 
 def stop(process: subprocess.Popen) -> None:
-    """Stop a process started in its own session, with all its children (TorchServe's workers)."""
+    """Stop a process started in its own session, with all its children (TorchServe's front end and
+    workers), and wait until the whole group is gone: TorchServe refuses to start again while its
+    last instance is still exiting."""
     for sig, wait_s in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         try:
             os.killpg(process.pid, sig)
         except ProcessLookupError:
             return
-        try:
-            process.wait(wait_s)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if process.poll() is not None and not _group_alive(process.pid):
+                return
+            time.sleep(0.1)
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 # What config.properties binds: three HTTP addresses and two gRPC ports, all moved to free ports so
@@ -129,23 +152,32 @@ def run_service(mar: Path, work: Path) -> Iterator[LiveService]:
     gateway_cmd = [str(BIN / "gunicorn"), "--config", "gateway/gunicorn.conf.py"]
     gateway_cmd += ["--bind", gateway_url.removeprefix("http://"), "--access-logfile", "-", "gateway.wsgi:app"]
     ts_log, gw_log = work / "torchserve.out", work / "gateway.out"
-    with ts_log.open("w") as ts_out, gw_log.open("w") as gw_out:
-        torchserve = subprocess.Popen(
-            torchserve_cmd, cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+
+    def start_torchserve() -> subprocess.Popen:
+        with ts_log.open("a") as ts_out:
+            return subprocess.Popen(
+                torchserve_cmd, cwd=work, env=env, stdout=ts_out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    torchserve = start_torchserve()
+    with gw_log.open("w") as gw_out:
         gateway = subprocess.Popen(
             gateway_cmd, cwd=ROOT, env=env, stdout=gw_out, stderr=subprocess.STDOUT, start_new_session=True
         )
+        service = None
         try:
             wait_until(
                 lambda: requests.get(f"{gateway_url}/readyz", timeout=2).status_code == 200,
                 {"TorchServe": (torchserve, ts_log), "the gateway": (gateway, gw_log)},
             )
             metrics = f"http://127.0.0.1:{ports['metrics_address']}/metrics"
-            yield LiveService(gateway_url, inference, management, metrics, work, torchserve.pid, gateway.pid)
+            service = LiveService(
+                gateway_url, inference, management, metrics, work, gateway.pid, torchserve, start_torchserve
+            )
+            yield service
         finally:
             stop(gateway)
-            stop(torchserve)
+            stop(service.torchserve if service else torchserve)
 
 
 def build_mar(out: Path) -> Path:

@@ -174,12 +174,12 @@ def cases(count: int, seed: int) -> list[Case]:
     return fixed + [next(stream) for _ in range(max(0, count - len(fixed)))]
 
 
-def _model_workers(service: LiveService) -> list[psutil.Process]:
+def model_workers(service: LiveService) -> list[psutil.Process]:
     front = psutil.Process(service.torchserve_pid)
     return [p for p in front.children(recursive=True) if "model_service_worker" in " ".join(p.cmdline())]
 
 
-def _rss_mb(processes: list[psutil.Process]) -> float:
+def rss_mb(processes: list[psutil.Process]) -> float:
     return sum(process.memory_info().rss for process in processes) / 2**20
 
 
@@ -195,8 +195,8 @@ class Report:
 def run(service: LiveService, count: int, seed: int, log: Callable[[str], None] = lambda _: None) -> Report:
     """Send ``count`` cases one by one; check every answer, then the processes."""
     gateway_workers = psutil.Process(service.gateway_pid).children()
-    model_workers = _model_workers(service)
-    gateway_before, workers_before = _rss_mb(gateway_workers), _rss_mb(model_workers)
+    workers = model_workers(service)
+    gateway_before, workers_before = rss_mb(gateway_workers), rss_mb(workers)
     answered: Counter = Counter()
     failures: list[str] = []
     slowest = 0.0
@@ -215,28 +215,28 @@ def run(service: LiveService, count: int, seed: int, log: Callable[[str], None] 
             continue
         elapsed = time.monotonic() - started
         slowest = max(slowest, elapsed)
-        problem = _check(response)
+        problem = check_answer(response)
         answered[response.status_code] += 1
         if problem:
             failures.append(f"{case.name}: {problem}")
         if number % 200 == 0:
             log(f"{number} sent, {len(failures)} failures")
     session.close()
-    if [p.pid for p in _model_workers(service)] != [p.pid for p in model_workers]:
+    if [p.pid for p in model_workers(service)] != [p.pid for p in workers]:
         failures.append("the model worker was replaced: some input crashed it")
     if any(not process.is_running() for process in gateway_workers):
         failures.append("a gateway worker died")
     for probe in ("/healthz", "/readyz"):
         if requests.get(f"{service.gateway_url}{probe}", timeout=10).status_code != 200:
             failures.append(f"{probe} is not 200 after the run")
-    gateway_growth = _rss_mb(gateway_workers) - gateway_before
-    worker_growth = _rss_mb(_model_workers(service)) - workers_before
+    gateway_growth = rss_mb(gateway_workers) - gateway_before
+    worker_growth = rss_mb(model_workers(service)) - workers_before
     if gateway_growth > GATEWAY_GROWTH_MB or worker_growth > WORKER_GROWTH_MB:
         failures.append(f"memory grew: gateway {gateway_growth:+.0f} MB, model worker {worker_growth:+.0f} MB")
     return Report(answered, failures, slowest, gateway_growth, worker_growth)
 
 
-def _check(response: requests.Response) -> str | None:
+def check_answer(response: requests.Response) -> str | None:
     """Why an answer breaks the contract, or None."""
     try:
         body = response.json()
