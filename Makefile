@@ -163,7 +163,7 @@ eval: $(TRAIN_STAMP) fonts
 # on one core, the whole service under a bounded sustained load (latency percentiles, throughput,
 # server memory before and after), one A4 page at 150 dpi (~30 lines) through the gateway, and how
 # much of the model's in-process rate TorchServe and the gateway keep under `hey` at concurrency 1,
-# 4 and 16.
+# 4 and 16, and the peak memory one request at the limits (pixels, body, PDF pages) costs.
 bench: $(TEST_STAMP) java fonts
 	$(call apt_install,hey)
 	$(PY) -m tests.bench.model_latency
@@ -171,6 +171,7 @@ bench: $(TEST_STAMP) java fonts
 	$(PY) -m tests.bench.service
 	$(PY) -m tests.bench.page_latency
 	$(PY) -m tests.bench.throughput
+	$(PY) -m tests.bench.request_memory
 
 # Our model next to Tesseract (chi_sim+eng, line mode) and RapidOCR (recognition only) on the same real
 # lines: one table of accuracy per category and median ms per line. The peers go into their own

@@ -27,7 +27,7 @@ from ts.torch_handler.base_handler import BaseHandler
 from model.inference.assemble import archive_info, load_reader
 from model.inference.contract import InputError, decode_image_field
 from model.inference.limits import PageLimits
-from model.inference.preprocessing import decode_any
+from model.inference.preprocessing import decode_any, read_header
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +75,16 @@ class OCRHandler(BaseHandler):
             start = time.perf_counter()
             try:
                 image_bytes, requested = parse_request(row)
-                image = decode_any(image_bytes, self.max_pixels)
-                item["mode"] = self.reader.choose_mode(image, requested)
+                header = read_header(image_bytes, self.max_pixels)
+                item["mode"] = self.reader.choose_mode(header.upright_shape, requested)
                 if item["mode"] == "line":
+                    image = decode_any(image_bytes, self.max_pixels, header)
                     item["image"] = self.lines.prepare(image)
                     item["size"] = image.shape[1], image.shape[0]
                 else:
-                    item["page"] = image
+                    # Decoded when its turn comes: a batch holds one page's pixels at a time (a
+                    # 40 M pixel page takes ~300 MB to read), not sixteen.
+                    item["page"] = image_bytes, header
             except InputError as err:
                 item["error"] = err
             except Exception:
@@ -108,7 +111,8 @@ class OCRHandler(BaseHandler):
         for item in items:
             if item["error"] is None and item["mode"] == "page":
                 try:
-                    item["result"] = self.reader.read_page(item["page"], limits)
+                    image_bytes, header = item["page"]
+                    item["result"] = self.reader.read_page(decode_any(image_bytes, self.max_pixels, header), limits)
                 except InputError as err:
                     item["error"] = err
                 except Exception:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from model.inference.config import DetectorConfig, ReaderConfig
-from model.inference.preprocessing import as_bgr, page_tensor, resize_for_detection
+from model.inference.preprocessing import as_bgr, page_tensor, resize_for_detection, to_8bit
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ def detect(
     model: Callable[[torch.Tensor], torch.Tensor], image: np.ndarray, config: DetectorConfig, settings: ReaderConfig
 ) -> tuple[list[Detection], np.ndarray]:
     """Line boxes in ``image``'s pixels, and the kernel-probability map they came from."""
-    resized, scale = resize_for_detection(as_bgr(image), config.long_side)
+    # Made small before it is made BGR: a grey 40 M pixel scan would take a 120 MB copy otherwise.
+    small, scale = resize_for_detection(to_8bit(image), config.long_side)
+    resized = as_bgr(small)
     with torch.inference_mode():
         probability = model(page_tensor([resized]))[0, 0].float().sigmoid().numpy()
     return boxes_from_map(probability, config, scale, settings), probability

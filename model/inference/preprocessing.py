@@ -6,6 +6,7 @@ from the checkpoint's ``PreprocessConfig``); a page image to the detector's inpu
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -34,9 +35,25 @@ UPRIGHT = {
 }
 
 
-def _check_header(data: bytes, max_pixels: int) -> int:
-    """Refuse unreadable and oversized images from their header alone, before any pixel is decoded;
-    returns the EXIF orientation that OpenCV leaves to us (1: none)."""
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image's header says: its stored size and the EXIF orientation OpenCV leaves to us."""
+
+    width: int
+    height: int
+    orientation: int = 1  # 1: stored upright
+
+    @property
+    def upright_shape(self) -> tuple[int, int]:
+        """(height, width) once turned upright: orientations 5 to 8 swap the sides."""
+        return (self.width, self.height) if self.orientation in (5, 6, 7, 8) else (self.height, self.width)
+
+
+def read_header(data: bytes, max_pixels: int) -> ImageHeader:
+    """Refuse empty, unreadable and oversized images from their header alone, before any pixel is
+    decoded."""
+    if not data:
+        raise InputError("invalid_image", "the image is empty")
     try:
         with Image.open(io.BytesIO(data)) as header:
             width, height = header.size
@@ -50,7 +67,7 @@ def _check_header(data: bytes, max_pixels: int) -> int:
         raise InputError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)") from None
     if width * height > max_pixels:
         raise InputError("image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")
-    return orientation
+    return ImageHeader(width, height, orientation)
 
 
 def _exif_orientation(header: Image.Image) -> int:
@@ -71,18 +88,17 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
     return to_gray(decode_any(data, max_pixels))
 
 
-def decode_any(data: bytes, max_pixels: int) -> np.ndarray:
+def decode_any(data: bytes, max_pixels: int, header: ImageHeader | None = None) -> np.ndarray:
     """Decode encoded image bytes as they are (gray, BGR or BGRA, 8 or 16 bit), turned upright as
-    their EXIF orientation says: a phone's photo is stored sideways with a tag saying so."""
-    if not data:
-        raise InputError("invalid_image", "the image is empty")
-    orientation = _check_header(data, max_pixels)
+    their EXIF orientation says: a phone's photo is stored sideways with a tag saying so. ``header``:
+    what ``read_header`` said of these bytes, if it was asked already."""
+    header = header or read_header(data, max_pixels)
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0:
         raise InputError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)")
     if image.shape[0] * image.shape[1] > max_pixels:
         raise InputError("image_too_large", f"image has more than {max_pixels:,} pixels")
-    upright = UPRIGHT.get(orientation)
+    upright = UPRIGHT.get(header.orientation)
     return upright(image) if upright else image
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from model.inference.config import PreprocessConfig
 from model.inference.contract import InputError
-from model.inference.preprocessing import decode_image, pad_batch, preprocess, quantiles, to_8bit
+from model.inference.preprocessing import decode_image, pad_batch, preprocess, quantiles, read_header, to_8bit
 
 CONFIG = PreprocessConfig()
 # A limit far above these small test images.
@@ -125,6 +125,8 @@ def test_exif_orientation_is_applied(fmt, orientation):
     decoded = decode_image(buffer.getvalue(), MAX_PIXELS)
     assert decoded.shape == upright.shape
     assert np.abs(decoded.astype(int) - upright).mean() < 3
+    # The header alone tells the upright size (the handler chooses line or page from it).
+    assert read_header(buffer.getvalue(), MAX_PIXELS).upright_shape == upright.shape
 
 
 def test_wide_images_convert_without_wide_copies():

@@ -71,18 +71,19 @@ class PageReader:
         self.detector_config = detector_config
         self.settings = settings
 
-    def choose_mode(self, image: np.ndarray, mode: str) -> str:
-        """The mode ``image`` is read in; an unknown ``mode`` raises ``InputError("invalid_mode")``."""
+    def choose_mode(self, shape: tuple[int, ...], mode: str) -> str:
+        """The mode an image of ``shape`` (height, width, ...) is read in; an unknown ``mode`` raises
+        ``InputError("invalid_mode")``."""
         if check_mode(mode) != "auto":
             return mode
-        height, width = image.shape[:2]
+        height, width = shape[:2]
         low, elongated = self.settings.line_shape
         line = height <= self.settings.line_max_height or (height <= low and width >= elongated * height)
         return "line" if line else "page"
 
     def read(self, image: np.ndarray, mode: str = "auto") -> dict[str, Any]:
         """The result for one decoded image (gray, BGR or BGRA)."""
-        mode = self.choose_mode(image, mode)
+        mode = self.choose_mode(image.shape, mode)
         if mode == "line":
             return self.read_line(image)
         return self.read_page(image)
