@@ -76,7 +76,7 @@ class OCRHandler(BaseHandler):
             try:
                 image_bytes, requested = parse_request(row)
                 header = read_header(image_bytes, self.max_pixels)
-                item["mode"] = self.reader.choose_mode(header.upright_shape, requested)
+                item["mode"] = self.reader.choose_mode((header.height, header.width), requested)
                 if item["mode"] == "line":
                     image = decode_any(image_bytes, self.max_pixels, header)
                     item["image"] = self.lines.prepare(image)

@@ -37,16 +37,12 @@ UPRIGHT = {
 
 @dataclass(frozen=True)
 class ImageHeader:
-    """What an image's header says: its stored size and the EXIF orientation OpenCV leaves to us."""
+    """What an image's header says: its size once turned upright, and the EXIF orientation that is
+    left to us after OpenCV decodes it (1: nothing to do)."""
 
-    width: int
     height: int
-    orientation: int = 1  # 1: stored upright
-
-    @property
-    def upright_shape(self) -> tuple[int, int]:
-        """(height, width) once turned upright: orientations 5 to 8 swap the sides."""
-        return (self.width, self.height) if self.orientation in (5, 6, 7, 8) else (self.height, self.width)
+    width: int
+    orientation: int = 1
 
 
 def read_header(data: bytes, max_pixels: int) -> ImageHeader:
@@ -57,7 +53,9 @@ def read_header(data: bytes, max_pixels: int) -> ImageHeader:
     try:
         with Image.open(io.BytesIO(data)) as header:
             width, height = header.size
-            orientation = _exif_orientation(header)
+            # OpenCV's TIFF decoder applies the orientation itself (and Pillow reports a TIFF's size
+            # upright already); its JPEG, PNG and WebP decoders, with IMREAD_UNCHANGED, do not.
+            left_to_us = 1 if header.format == "TIFF" else _exif_orientation(header)
     except Image.DecompressionBombError:
         raise InputError("image_too_large", f"the image has more than {max_pixels:,} pixels") from None
     except Exception:  # noqa: BLE001 - Pillow raises many types for junk
@@ -67,20 +65,19 @@ def read_header(data: bytes, max_pixels: int) -> ImageHeader:
         raise InputError("invalid_image", "the data is not a readable image (PNG, JPEG, BMP or WebP)") from None
     if width * height > max_pixels:
         raise InputError("image_too_large", f"image is {width}x{height} pixels; the limit is {max_pixels:,} pixels")
-    return ImageHeader(width, height, orientation)
+    if left_to_us in (5, 6, 7, 8):  # stored turned a quarter: the sides swap
+        width, height = height, width
+    return ImageHeader(height, width, left_to_us)
 
 
 def _exif_orientation(header: Image.Image) -> int:
-    """The orientation OpenCV leaves to us. Its TIFF decoder applies the tag itself; its JPEG, PNG and
-    WebP decoders, with IMREAD_UNCHANGED, do not."""
-    if header.format == "TIFF":
-        return 1
+    """The image's EXIF orientation tag (1: upright)."""
     # A PNG's EXIF chunk counts where it comes before the pixels, as the PNG extension asks and as
     # Pillow writes it: asked for one that is not there, Pillow decodes the whole image to look behind
     # the pixels (a second decode of every PNG, a tenth of a short line's time in the handler).
     if header.format == "PNG" and "exif" not in header.info:
         return 1
-    return header.getexif().get(EXIF_ORIENTATION, 1)
+    return int(header.getexif().get(EXIF_ORIENTATION, 1))
 
 
 def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
