@@ -38,10 +38,10 @@ MONITORING_PACKAGES := prometheus
 # machine has one already (another kubectl package would conflict with it).
 KUBECTL_PACKAGES := kubernetes-client
 
-.PHONY: run stop test lint soak archive train train-detector lm eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
+.PHONY: run stop test lint soak archive train train-detector lm documents eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
 
 help:
-	@echo "make run | stop | test | lint | soak | archive | train | train-detector | lm | eval | bench | bench-accuracy | bench-pages"
+	@echo "make run | stop | test | lint | soak | archive | train | train-detector | lm | documents | eval | bench | bench-accuracy | bench-pages"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -153,6 +153,14 @@ train-detector: $(TRAIN_STAMP) fonts
 # (1 M seeded lines, ~40 s): the same file every time, unless the corpus code or charset changed.
 lm: $(TRAIN_STAMP)
 	$(PY) -m model.training.language_model --out $(LM)
+
+# Real training material from the born-digital PDFs in ../shared/data (or OCR_DATA_DIR): line crops
+# with labels, pages with line boxes in reading order, split by document; written to data/documents
+# (outside git), the same files for the same seed.
+DOCUMENTS_ARGS ?=
+documents: $(TRAIN_STAMP)
+	rm -rf data/documents
+	$(PY) -m model.training.documents --out data/documents $(DOCUMENTS_ARGS)
 
 # Accuracy of the committed weights as served, per kind of line on the seeded synthetic validation
 # set and per category on the real lines in ../shared/eval/lines.

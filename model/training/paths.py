@@ -13,6 +13,8 @@ DEFAULT_WEIGHTS = WEIGHTS / "crnn.pt"
 DEFAULT_DETECTOR_WEIGHTS = WEIGHTS / "detector.pt"
 DEFAULT_LM = WEIGHTS / "lm.npz"
 SERVING_CONFIG = Path(__file__).resolve().parents[2] / "archive" / "model-config.yaml"
+# The real training material (../shared/data beside the checkout), unless OCR_DATA_DIR names another.
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def serving_limits() -> dict[str, Any]:

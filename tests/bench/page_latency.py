@@ -1,8 +1,8 @@
 """End-to-end latency of one page through the real service (part of `make bench`).
 
-The target: an A4 scan at 150 dpi with about 30 printed lines is read in under one second, median,
-through the gateway on 2 cores. This renders such a page (1240 x 1754 px: a title, a date line,
-Chinese and English paragraphs in Noto Serif CJK SC and DejaVu Serif, a signature; light scanner
+The target: an A4 scan at 150 dpi with about 30 printed lines is read in at most 0.6 s, median,
+through the gateway on 2 cores (1 s before issue 15). This renders such a page (1240 x 1754 px: a
+title, a date line, Chinese and English paragraphs in Noto Serif CJK SC and DejaVu Serif, a signature; light scanner
 noise; saved as a scanner would, JPEG quality 90), starts TorchServe and the gateway from the built
 .mar (as `tests.bench.service` does), sends the page a few times untimed, then
 times ``--requests`` sequential POSTs of ``{"image": <base64 JPEG>, "mode": "page"}`` to /api/v1/ocr
@@ -30,7 +30,7 @@ from tests.bench.pages import PageMeter
 from tests.live import build_mar, run_service
 
 A4_150_DPI = (1240, 1754)  # width, height: 210 x 297 mm at 150 dpi
-TARGET_S = 1.0
+TARGET_S = 0.6
 JPEG_QUALITY = 90
 CJK_FONT = ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc", 2)  # face 2: Noto Serif CJK SC
 CJK_BOLD = ("/usr/share/fonts/opentype/noto/NotoSerifCJK-Bold.ttc", 2)
@@ -228,9 +228,9 @@ def main(argv: list[str] | None = None) -> None:
         f"lines returned: {len(returned) if isinstance(returned, list) else 'no lines field'} of {len(reference)}; "
         f"character accuracy {100 * meter.accuracy:.1f} %"
     )
-    verdict = "met" if median < TARGET_S else "NOT met"
+    verdict = "met" if median <= TARGET_S else "NOT met"
     print(
-        f"target median < {TARGET_S:.0f} s: {verdict} ({os.cpu_count()} cores, 1-minute load average at the "
+        f"target median <= {TARGET_S} s: {verdict} ({os.cpu_count()} cores, 1-minute load average at the "
         f"start {load:.2f})"
     )
 
