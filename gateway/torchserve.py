@@ -33,6 +33,8 @@ from model.inference.contract import is_result
 logger = logging.getLogger(__name__)
 # Connections kept open to TorchServe per gateway process: more than its threads (gunicorn.conf.py).
 POOL_SIZE = 32
+# TorchServe's message for requests lost with their worker.
+WORKER_DIED = "Worker died."
 
 # Error codes the handler itself may answer with; anything else from upstream
 # is TorchServe's own error JSON and is mapped by status instead.
@@ -141,10 +143,11 @@ class TorchServeClient:
         if status in (404, 503):
             # 404: model not registered; 503: no worker ready.
             raise ModelUnavailable()
-        if status == 507:
-            # TorchServe's "Worker died.": the request was lost with its worker, which TorchServe
-            # restarts; the same request may well succeed (the gateway does not resend it: one that
-            # killed its worker could kill the next).
+        if status == 507 or (isinstance(body, dict) and body.get("message") == WORKER_DIED):
+            # The request was lost with its worker, which TorchServe restarts; the same request may
+            # well succeed (the gateway does not resend it: one that killed its worker could kill the
+            # next). TorchServe says so with 507, or with 500 for the requests of a batch it was
+            # still handing to the worker.
             raise ModelUnavailable("The OCR worker stopped while reading this image; send it again.")
         if status == 413:
             raise PayloadTooLarge("The image is larger than the OCR service accepts.")

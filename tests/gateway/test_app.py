@@ -341,6 +341,8 @@ def test_a_page_past_its_deadline_is_504_page_timeout(client: FlaskClient, upstr
         (413, {"code": 413, "type": "RequestEntityTooLarge", "message": "too big"}, 413, "payload_too_large"),
         (500, {"code": 500, "type": "InternalServerException", "message": "boom"}, 502, "upstream_error"),
         (507, {"code": 507, "type": "InternalServerException", "message": "Worker died."}, 503, "model_unavailable"),
+        # What TorchServe answers the rest of a batch lost with its worker (seen under load).
+        (500, {"code": 500, "type": "InternalServerException", "message": "Worker died."}, 503, "model_unavailable"),
         (400, {"code": 400, "type": "BadRequestException", "message": "?"}, 502, "upstream_error"),
         (200, b"<html>not json</html>", 502, "upstream_error"),
         (200, {"confidence": 0.5}, 502, "upstream_error"),
