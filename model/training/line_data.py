@@ -53,23 +53,43 @@ class SyntheticBatches(IterableDataset):
         self.degradation = degradation
 
     def __iter__(self) -> Iterator[dict]:
-        info = get_worker_info()
-        if info is not None:
-            cv2.setNumThreads(1)  # a data worker is one core; OpenCV's own pool would fight the trainer's threads
-        rng = random.Random(self.seed * 1000 + (info.id if info else 0))
+        worker = worker_id()
+        rng = random.Random(self.seed * 1000 + worker)
         corpus = Corpus(self.charset)
         renderer = LineRenderer(self.fonts, self.degradation)
         while True:
-            samples: list[Sample] = []
-            while len(samples) < self.batch_size * self.pool:
-                sample = make_sample(corpus, renderer, self.charset, self.preprocess_config, rng)
-                if sample[0].shape[-1] <= self.max_width:
-                    samples.append(sample)
-            samples.sort(key=lambda s: s[0].shape[-1])
-            batches = [samples[i : i + self.batch_size] for i in range(0, len(samples), self.batch_size)]
-            rng.shuffle(batches)
-            for batch in batches:
-                yield collate(batch)
+            samples = self.synthetic_pool(corpus, renderer, rng, self.batch_size * self.pool)
+            yield from sorted_batches(samples, self.batch_size, rng)
+
+    def synthetic_pool(self, corpus: Corpus, renderer: LineRenderer, rng: random.Random, count: int) -> list[Sample]:
+        """``count`` rendered lines no wider than ``max_width``, drawn from ``rng``."""
+        samples: list[Sample] = []
+        while len(samples) < count:
+            sample = make_sample(corpus, renderer, self.charset, self.preprocess_config, rng)
+            if sample[0].shape[-1] <= self.max_width:
+                samples.append(sample)
+        return samples
+
+
+def worker_id() -> int:
+    """This DataLoader worker's index (0 in the main process), which seeds its own stream; a worker is
+    also limited to one OpenCV thread, since it is one core and OpenCV's own pool would fight the
+    trainer's threads."""
+    info = get_worker_info()
+    if info is None:
+        return 0
+    cv2.setNumThreads(1)
+    return info.id
+
+
+def sorted_batches(samples: list[Sample], batch_size: int, rng: random.Random) -> Iterator[dict]:
+    """A pool of samples sorted by width, cut into collated batches and yielded in an order shuffled
+    by ``rng``: each batch is padded to a width close to its own lines'."""
+    samples = sorted(samples, key=lambda s: s[0].shape[-1])
+    batches = [samples[i : i + batch_size] for i in range(0, len(samples), batch_size)]
+    rng.shuffle(batches)
+    for batch in batches:
+        yield collate(batch)
 
 
 def make_sample(

@@ -1,11 +1,14 @@
-"""Train or resume the CRNN on synthetic lines.
+"""Train or resume the CRNN on synthetic lines, optionally mixed with real document lines.
 
-This module holds what is the recogniser's own: its defaults, its data (rendered lines), its loss
-(CTC) and its validation (character accuracy on fixed synthetic lines); the loop is
-``model.training.loop``'s. Writes ``<run>/last.pt`` every ``--checkpoint-every`` steps and
-``<run>/best.pt`` whenever validation character accuracy improves; running the same command again
-resumes from ``last.pt``. Weights of an older alphabet (``--init``) grow into the current one. Uses
-CUDA when present, else the CPU.
+This module holds what is the recogniser's own: its defaults, its data (rendered lines, and with
+``--documents DIR --real-share F`` that share of each batch pool from the train split of a folder
+written by ``make documents``), its loss (CTC) and its validation (character accuracy on fixed
+synthetic lines, which picks ``best.pt``, and with ``--documents`` on up to ``--real-val-size``
+lines of the folder's validation split beside it); the loop is ``model.training.loop``'s.
+Writes ``<run>/last.pt`` every ``--checkpoint-every`` steps and ``<run>/best.pt`` whenever
+validation character accuracy improves; running the same command again resumes from ``last.pt``.
+Weights of an older alphabet (``--init``) grow into the current one. Uses CUDA when present, else
+the CPU.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from model.synth import alphabet
 from model.synth.fonts import FontFace, discover_fonts
 from model.training import loop
 from model.training.checkpoint import grow_charset, save_checkpoint
+from model.training.documents import TRAIN, VALIDATION
 from model.training.line_data import VALIDATION_SEED, Sample, SyntheticBatches, collate, fixed_samples
 from model.training.metrics import AccuracyMeter
+from model.training.real_lines import MixedBatches, RealLines, fixed_real_samples, read_manifest
 
 log = logging.getLogger("train")
 
@@ -50,7 +55,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--degradation", type=float, default=1.0, help="how often capture artefacts are applied to training lines (0-1)"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--documents", type=Path, help="a folder written by `make documents`: real lines to validate on (and train on)"
+    )
+    parser.add_argument(
+        "--real-share",
+        type=float,
+        default=0.0,
+        help="share of training lines drawn from --documents' train split, degraded like rendered ones (0: none)",
+    )
+    parser.add_argument(
+        "--real-val-size", type=int, default=2000, help="most lines of --documents' validation split to validate on"
+    )
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.real_share <= 1.0:
+        parser.error("--real-share must be within [0, 1]")
+    if args.real_share and args.documents is None:
+        parser.error("--real-share needs --documents")
+    return args
 
 
 def evaluate(
@@ -78,6 +100,10 @@ class RecogniserTask:
         self.charset = alphabet.current()
         self.fonts: list[FontFace] = []
         self.validation: list[Sample] = []
+        self.real_validation: list[Sample] = []
+        self.real_train: RealLines | None = None
+        # What the checkpoint records of the documents folder (empty without --documents).
+        self.documents: dict[str, Any] = {}
 
     def load(self, source: Path | None) -> tuple[CRNN, dict[str, Any]]:
         current = alphabet.current()
@@ -108,8 +134,50 @@ class RecogniserTask:
         self.validation = fixed_samples(
             self.charset, self.fonts, self.preprocess_config, VALIDATION_SEED, self.args.val_size
         )
+        if self.args.documents is not None:
+            self.prepare_documents(self.args.documents)
+
+    def prepare_documents(self, folder: Path) -> None:
+        """Read the documents folder: its train split for the mixed stream (when --real-share), a fixed
+        subset of its validation split, and the manifest the checkpoint will record."""
+        validation = RealLines(folder, VALIDATION, self.charset)
+        self.real_validation = fixed_real_samples(
+            validation, self.preprocess_config, VALIDATION_SEED, self.args.real_val_size
+        )
+        skipped = {VALIDATION: validation.skipped}
+        if self.args.real_share:
+            self.real_train = RealLines(folder, TRAIN, self.charset)
+            skipped[TRAIN] = self.real_train.skipped
+        log.info(
+            "documents %s: %d train lines (share %.2f), validating on %d of %d; skipped outside charset %s",
+            folder,
+            len(self.real_train or ()),
+            self.args.real_share,
+            len(self.real_validation),
+            len(validation),
+            skipped,
+        )
+        if not self.real_validation:
+            log.warning("documents %s: no validation line the charset can encode", folder)
+        self.documents = {
+            "folder": str(folder),
+            "real_share": self.args.real_share,
+            "manifest": read_manifest(folder),
+            "skipped_outside_charset": skipped,
+        }
 
     def batches(self, seed: int) -> SyntheticBatches:
+        if self.real_train is not None:
+            return MixedBatches(
+                self.charset,
+                self.fonts,
+                self.preprocess_config,
+                seed=seed,
+                batch_size=self.args.batch_size,
+                real=self.real_train,
+                real_share=self.args.real_share,
+                degradation=self.args.degradation,
+            )
         return SyntheticBatches(
             self.charset,
             self.fonts,
@@ -139,9 +207,19 @@ class RecogniserTask:
 
     def validate(self, model: CRNN, device: torch.device) -> tuple[float, str]:
         meter = evaluate(model, self.validation, self.charset, device)
-        return meter.char_accuracy, f"char_acc {meter.char_accuracy:.4f} line_acc {meter.line_accuracy:.4f}"
+        message = f"char_acc {meter.char_accuracy:.4f} line_acc {meter.line_accuracy:.4f}"
+        if self.real_validation:
+            # Reported beside the synthetic score, which alone still picks best.pt: runs stay comparable.
+            real = evaluate(model, self.real_validation, self.charset, device)
+            message += (
+                f" documents char_acc {real.char_accuracy:.4f} line_acc {real.line_accuracy:.4f}"
+                f" ({len(self.real_validation)} lines)"
+            )
+        return meter.char_accuracy, message
 
     def save(self, path: Path, model: CRNN, extra: dict[str, Any]) -> None:
+        if self.documents:  # the real data a run saw travels with its weights
+            extra = {**extra, "documents": self.documents}
         save_checkpoint(path, model, self.charset, extra)
 
 
