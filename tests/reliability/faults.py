@@ -7,6 +7,8 @@
   ``model_unavailable`` with ``Retry-After``, and answers come again within 10 s;
 - **TorchServe stopped**: the gateway answers 503 at once (``/readyz`` too) and serves again when
   TorchServe is back, with the new keys it writes;
+- **slow clients**: clients sending their requests a byte a second delay no one else, and each is
+  answered 408 ``request_timeout`` at its deadline;
 - **memory over many requests**: the resident memory of the gateway workers, the model worker and
   TorchServe's front end, sampled while a mixed load runs, must level off.
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import random
+import socket
 import tempfile
 import threading
 import time
@@ -27,7 +31,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from tests.helpers import png_bytes, render_clean_line, render_page
+from tests.helpers import CJK_FONT, png_bytes, render_clean_line, render_page
 from tests.live import LiveService, build_mar, run_service
 from tests.reliability.fuzz import ANSWER_LIMIT_S, Case, _b64, _json, cases, check_answer, model_workers, rss_mb
 
@@ -55,7 +59,7 @@ def good_images() -> list[Good]:
     lines = ["Hello world 2024", "Invoice No. 88321", "Total amount: 128.50", "The quick brown fox jumps"]
     cjk = ["中华人民共和国", "北京市朝阳区建国路八十八号", "合计金额 ¥1,280.00"]
     images = [(text, png_bytes(render_clean_line(text)), "line") for text in lines]
-    images += [(text, png_bytes(render_page([text], size=40)[:80]), "line") for text in cjk]
+    images += [(text, png_bytes(render_clean_line(text, CJK_FONT)), "line") for text in cjk]
     pages = [["第一行 first line", "第二行 second line 42"], ["发票代码 044031900111", "Amount due: 3,200.00", "备注"]]
     images += [(" / ".join(page), png_bytes(render_page(page)), "page") for page in pages]
     return [Good(name, _json(_b64(data), mode=mode)) for name, data, mode in images]
@@ -115,7 +119,8 @@ def under_load(service: LiveService, count: int, seed: int, bad_share: float = 0
             problem = f"no answer ({exc})"
         else:
             if isinstance(item, Good):
-                got = summary(response.json()) if response.status_code == 200 else None
+                body = response.json()
+                got = summary(body) if response.status_code == 200 else body.get("error")
                 problem = None if got == item.answer else f"{response.status_code} {got} instead of {item.answer}"
             else:
                 problem = check_answer(response)
@@ -233,6 +238,66 @@ def stop_front_end(service: LiveService) -> StopReport:
     return StopReport(readyz_s, ocr_s, back_s, problems)
 
 
+def dribble(service: LiveService, head: bytes, byte: bytes, seconds: float) -> tuple[float, bytes]:
+    """Send ``head`` at once, then ``byte`` once a second until the server answers or closes; the
+    seconds that took and the answer."""
+    host, port = service.gateway_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=seconds) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        sock.settimeout(1.0)
+        answer = b""
+        while time.monotonic() - started < seconds:
+            try:
+                chunk = sock.recv(65536)
+            except TimeoutError:
+                try:
+                    sock.sendall(byte)
+                except OSError:  # closed: what came before is the answer
+                    break
+                continue
+            if not chunk:
+                break
+            answer += chunk
+        return time.monotonic() - started, answer
+
+
+@dataclass
+class SlowReport:
+    others_s: float  # a probe and an OCR request, sent while the slow clients dribble
+    cut_after_s: list[float]  # when each slow client was answered
+    problems: list[str]
+
+
+def slow_clients(service: LiveService, in_head: int = 8, in_body: int = 8) -> SlowReport:
+    """Clients sending a request a byte a second, in its head or in its body, while a probe and an OCR
+    request go through."""
+    request_line = b"POST /api/v1/ocr HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+    kinds = [(request_line + b"X-Slow: ", b"a")] * in_head + [
+        (request_line + b"Content-Length: 1000\r\n\r\n", b" ")
+    ] * in_body
+    body = _json(_b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
+    problems = []
+    with ThreadPoolExecutor(len(kinds)) as pool:
+        slow = [pool.submit(dribble, service, head, byte, 60.0) for head, byte in kinds]
+        time.sleep(3)
+        started = time.monotonic()
+        if requests.get(f"{service.gateway_url}/healthz", timeout=30).status_code != 200:
+            problems.append("/healthz failed beside the slow clients")
+        response = post(service, body)
+        if response.status_code != 200 or response.json().get("text") != "Hello world 2024":
+            problems.append(f"OCR beside the slow clients: {response.status_code} {response.text[:100]}")
+        others_s = time.monotonic() - started
+        answers = [future.result() for future in slow]
+    for took, answer in answers:
+        head, _, text = answer.partition(b"\r\n\r\n")
+        status = head.split(b" ")[1] if head.count(b" ") else b"none"
+        code = json.loads(text).get("error") if status != b"none" and text else None
+        if status != b"408" or code != "request_timeout":
+            problems.append(f"a slow client got {status!r} {code} after {took:.1f} s")
+    return SlowReport(others_s, sorted(took for took, _ in answers), problems)
+
+
 @dataclass
 class MemorySample:
     requests: int
@@ -299,6 +364,14 @@ def main(argv: list[str] | None = None) -> None:
             failures += stopped.problems
             if max(stopped.readyz_s, stopped.ocr_s) > PROMPT_S:
                 failures.append("the gateway was slow to say TorchServe is down")
+
+            slow = slow_clients(service, 12, 12)
+            first, last = slow.cut_after_s[0], slow.cut_after_s[-1]
+            print(
+                f"24 clients sending a byte a second: a probe and an OCR request answered in {slow.others_s:.2f} s "
+                f"beside them; each slow client answered 408 after {first:.1f}-{last:.1f} s"
+            )
+            failures += slow.problems
 
             samples = memory_over(service, args.memory, args.memory // 10, args.seed, print)
             settled = samples[len(samples) // 5]  # after a fifth of the requests
