@@ -33,7 +33,7 @@ import requests
 
 from tests.helpers import CJK_FONT, png_bytes, render_clean_line, render_page
 from tests.live import LiveService, build_mar, run_service
-from tests.reliability.fuzz import ANSWER_LIMIT_S, Case, _b64, _json, cases, check_answer, model_workers, rss_mb
+from tests.reliability.fuzz import ANSWER_LIMIT_S, Case, b64, cases, check_answer, json_body, model_workers, rss_mb
 
 CLIENTS = 16
 # After a worker is killed, answers must come again within this many seconds (the issue's target).
@@ -62,7 +62,7 @@ def good_images() -> list[Good]:
     images += [(text, png_bytes(render_clean_line(text, CJK_FONT)), "line") for text in cjk]
     pages = [["第一行 first line", "第二行 second line 42"], ["发票代码 044031900111", "Amount due: 3,200.00", "备注"]]
     images += [(" / ".join(page), png_bytes(render_page(page)), "page") for page in pages]
-    return [Good(name, _json(_b64(data), mode=mode)) for name, data, mode in images]
+    return [Good(name, json_body(b64(data), mode=mode)) for name, data, mode in images]
 
 
 def summary(body: object) -> tuple[str, tuple[str, ...]]:
@@ -151,7 +151,7 @@ def kill_worker_under_load(
     service: LiveService, seconds_before: float = 3.0, seconds_after: float = 12.0
 ) -> KillReport:
     """Line requests from ``CLIENTS`` clients; the model worker is killed (SIGKILL) midway."""
-    body = _json(_b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
+    body = json_body(b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
     killed_at: list[float] = []
     in_flight, lock = set(), threading.Lock()
     held: set[int] = set()
@@ -210,7 +210,7 @@ class StopReport:
 
 def stop_front_end(service: LiveService) -> StopReport:
     """TorchServe stopped under the gateway, then started again."""
-    body = _json(_b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
+    body = json_body(b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
     problems = []
     service.stop_torchserve()
     started = time.monotonic()
@@ -276,7 +276,7 @@ def slow_clients(service: LiveService, in_head: int = 8, in_body: int = 8) -> Sl
     kinds = [(request_line + b"X-Slow: ", b"a")] * in_head + [
         (request_line + b"Content-Length: 1000\r\n\r\n", b" ")
     ] * in_body
-    body = _json(_b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
+    body = json_body(b64(png_bytes(render_clean_line("Hello world 2024"))), mode="line")
     problems = []
     with ThreadPoolExecutor(len(kinds)) as pool:
         slow = [pool.submit(dribble, service, head, byte, 60.0) for head, byte in kinds]

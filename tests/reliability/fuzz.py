@@ -57,11 +57,12 @@ class Case:
     content_type: str = "application/json"
 
 
-def _json(image: object, **fields: object) -> bytes:
+def json_body(image: object, **fields: object) -> bytes:
+    """An API request body: ``image`` and any other fields."""
     return json.dumps({"image": image, **fields}).encode()
 
 
-def _b64(data: bytes) -> str:
+def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
@@ -119,27 +120,27 @@ def special_cases() -> list[Case]:
         ("nested-forms pdf bomb", nested_forms_pdf(8, 16)),
         ("pdf of 25 pages", text_pdf(*[text_page([f"page {i}"]) for i in range(25)])),
     ]
-    return [Case(name, _json(_b64(data), filename="x.pdf" if "pdf" in name else None)) for name, data in cases]
+    return [Case(name, json_body(b64(data), filename="x.pdf" if "pdf" in name else None)) for name, data in cases]
 
 
 def request_cases() -> list[Case]:
     """Bodies wrong at the JSON level, once each."""
-    image = _b64(png_bytes(render_clean_line("ok")))
+    image = b64(png_bytes(render_clean_line("ok")))
     return [
-        Case("image is a number", _json(42)),
-        Case("image is a list", _json([image])),
-        Case("image is an object", _json({"data": image})),
-        Case("image is null", _json(None)),
-        Case("image is not base64", _json("!!" * 1000)),
-        Case("data url without base64", _json("data:image/png," + image)),
-        Case("mode is a number", _json(image, mode=3)),
-        Case("mode is unknown", _json(image, mode="sideways")),
-        Case("filename is a list", _json(image, filename=["a.pdf"])),
-        Case("pdf_source is wrong", _json(image, pdf_source="both")),
-        Case("previews is a string", _json(image, previews="yes")),
+        Case("image is a number", json_body(42)),
+        Case("image is a list", json_body([image])),
+        Case("image is an object", json_body({"data": image})),
+        Case("image is null", json_body(None)),
+        Case("image is not base64", json_body("!!" * 1000)),
+        Case("data url without base64", json_body("data:image/png," + image)),
+        Case("mode is a number", json_body(image, mode=3)),
+        Case("mode is unknown", json_body(image, mode="sideways")),
+        Case("filename is a list", json_body(image, filename=["a.pdf"])),
+        Case("pdf_source is wrong", json_body(image, pdf_source="both")),
+        Case("previews is a string", json_body(image, previews="yes")),
         Case("json nested 100000 deep", b"[" * 100_000),
         Case("json is a list", b"[1, 2, 3]"),
-        Case("json is cut short", _json(image)[:-7]),
+        Case("json is cut short", json_body(image)[:-7]),
         Case("body is not utf-8", b'{"image": "\xff\xfe"}'),
         Case("empty body", b""),
         Case("form-encoded body", b"image=abc", "application/x-www-form-urlencoded"),
@@ -165,7 +166,7 @@ def mutated(rng: random.Random, files: dict[str, bytes]) -> Iterator[Case]:
         else:
             data = data[:16] + bytes(rng.randrange(256) for _ in range(rng.randint(0, 4000)))
         name = f"{how} {kind}"
-        yield Case(name, _json(_b64(bytes(data)), filename="x.pdf" if kind == "pdf" else None))
+        yield Case(name, json_body(b64(bytes(data)), filename="x.pdf" if kind == "pdf" else None))
 
 
 def cases(count: int, seed: int) -> list[Case]:
