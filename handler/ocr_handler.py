@@ -28,6 +28,7 @@ from model.inference.assemble import archive_info, load_reader
 from model.inference.contract import InputError, decode_image_field
 from model.inference.limits import PageLimits
 from model.inference.preprocessing import decode_any, read_header
+from model.inference.torchscript import resolve_precision
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 # wants exactly one class in a handler module.
 Item = dict[str, Any]
 # What the archive's model-config.yaml must set under ``handler:``.
-SERVING_LIMITS = ("torch_threads", "max_pixels", "max_lines_per_page", "batch_deadline_s")
+SERVING_LIMITS = ("torch_threads", "precision", "max_pixels", "max_lines_per_page", "batch_deadline_s")
 # HTTP status of the handler's own errors; the rest are the request's fault (400).
 ERROR_STATUS = {"internal_error": 500, "page_timeout": 504}
 # Timings reported to Prometheus besides preprocessing, where the request had them.
@@ -62,11 +63,17 @@ class OCRHandler(BaseHandler):
         self.max_lines = int(handler_config["max_lines_per_page"])
         self.batch_deadline_s = float(handler_config["batch_deadline_s"])
         torch.set_num_threads(threads)
-        self.reader = load_reader(model_dir)
+        precision = resolve_precision(str(handler_config["precision"]))
+        self.reader = load_reader(model_dir, precision=precision)
         self.lines = self.reader.recogniser
-        self.model_info = {"name": context.manifest["model"]["modelName"], **archive_info(model_dir)}
+        # The precision is said in every answer: a line's text may differ in a character between them.
+        self.model_info = {
+            "name": context.manifest["model"]["modelName"],
+            **archive_info(model_dir),
+            "precision": precision,
+        }
         self.initialized = True
-        log.info("OCR handler ready: %s, %d threads", self.model_info, threads)
+        log.info("OCR handler ready: %s, %d threads, %s", self.model_info, threads, precision)
 
     def preprocess(self, data: list[dict[str, Any]]) -> list[Item]:
         items = []

@@ -22,13 +22,23 @@ from model.inference.decoding import BeamDecoder, Decoder, greedy
 from model.inference.language import CharLanguageModel
 from model.inference.reader.pipeline import PageReader
 from model.inference.reader.recognise import LineRecogniser, Network
-from model.inference.torchscript import detector_torchscript, load_torchscript, to_torchscript
+from model.inference.torchscript import (
+    BFLOAT16,
+    FLOAT32,
+    detector_torchscript,
+    load_torchscript,
+    resolve_precision,
+    to_torchscript,
+)
 
-RECOGNISER_FILE = "crnn.torchscript.pt"
+# Each network in both precisions (``model.inference.torchscript``); the float32 recogniser is the
+# archive's serialized file.
+RECOGNISER_FILES = {FLOAT32: "crnn.torchscript.pt", BFLOAT16: "crnn.bf16.torchscript.pt"}
+RECOGNISER_FILE = RECOGNISER_FILES[FLOAT32]
 CHARSET_FILE = "charset.txt"
 # The recogniser's network and preprocessing, its beam search settings, its training steps.
 CONFIG_FILE = "model_config.json"
-DETECTOR_FILE = "detector.torchscript.pt"
+DETECTOR_FILES = {FLOAT32: "detector.torchscript.pt", BFLOAT16: "detector.bf16.torchscript.pt"}
 DETECTOR_CONFIG_FILE = "detector_config.json"
 LM_FILE = "lm.npz"
 # The page reader's thresholds (``ReaderConfig``), tuned with these weights.
@@ -49,33 +59,37 @@ def load_reader(
     source: Path | Checkpoints,
     quantize: bool = True,
     reader_config: ReaderConfig | None = None,
+    precision: str = "auto",
 ) -> PageReader:
     """A page reader from an archive folder or from ``Checkpoints``. ``quantize`` (checkpoints only):
     the recogniser's classifier in int8 as served; ``reader_config`` replaces the archive's (or, for
-    checkpoints, the current) thresholds, to measure a change before it is exported."""
+    checkpoints, the current) thresholds, to measure a change before it is exported; ``precision``
+    of the convolutions (``model.inference.torchscript.PRECISIONS``): "auto" chooses as the handler
+    does on this CPU."""
+    precision = resolve_precision(precision)
     if isinstance(source, Checkpoints):
         crnn, charset, _ = load_checkpoint(source.recogniser)
         dbnet, _ = load_detector(source.detector)
         lm = CharLanguageModel.load(source.lm) if source.lm else None
         return _assemble(
-            to_torchscript(crnn, quantize=quantize),
+            to_torchscript(crnn, quantize=quantize, precision=precision),
             charset,
             crnn.config,
             BeamConfig(),
             lm,
-            detector_torchscript(dbnet),
+            detector_torchscript(dbnet, precision),
             dbnet.config,
             reader_config or ReaderConfig(),
         )
     folder = Path(source)
     meta = _json(folder / CONFIG_FILE)
     return _assemble(
-        load_torchscript(folder / RECOGNISER_FILE).eval(),
+        load_torchscript(folder / RECOGNISER_FILES[precision]).eval(),
         Charset.from_file(folder / CHARSET_FILE),
         ModelConfig.from_dict(meta["config"]),
         BeamConfig(**meta["beam"]),
         CharLanguageModel.load(folder / LM_FILE),
-        load_torchscript(folder / DETECTOR_FILE).eval(),
+        load_torchscript(folder / DETECTOR_FILES[precision]).eval(),
         DetectorConfig.from_dict(_json(folder / DETECTOR_CONFIG_FILE)["config"]),
         reader_config or ReaderConfig.from_dict(_json(folder / READER_CONFIG_FILE)),
     )

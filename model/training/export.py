@@ -3,9 +3,9 @@
 ``publish`` / ``publish-detector``: store a checkpoint's weights compactly (float16) as the committed
 ``model/weights/crnn.pt`` / ``detector.pt``. ``serving``: write the archive folder that
 ``model.inference.assemble`` reads (the handler, and evaluation through it): both networks in
-TorchScript, the charset, the language model, and the settings of the network, preprocessing, beam
-search, detector and page reader, taken from the checkpoints and ``ReaderConfig``, so they can never
-disagree.
+TorchScript (float32 and bfloat16), the charset, the language model, and the settings of the
+network, preprocessing, beam search, detector and page reader, taken from the checkpoints and
+``ReaderConfig``, so they can never disagree.
 """
 
 from __future__ import annotations
@@ -42,8 +42,11 @@ def export_serving(
     dbnet, detector_payload = load_detector(detector)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    to_torchscript(model).save(str(out / assemble.RECOGNISER_FILE))
-    detector_torchscript(dbnet).save(str(out / assemble.DETECTOR_FILE))
+    # Both precisions: the handler chooses by the CPU it serves on, not the one that built the archive.
+    for precision, name in assemble.RECOGNISER_FILES.items():
+        to_torchscript(model, precision=precision).save(str(out / name))
+    for precision, name in assemble.DETECTOR_FILES.items():
+        detector_torchscript(dbnet, precision).save(str(out / name))
     charset.save(out / assemble.CHARSET_FILE)
     shutil.copyfile(lm, out / assemble.LM_FILE)
     meta = {
