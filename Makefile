@@ -163,7 +163,8 @@ documents: $(TRAIN_STAMP)
 	$(PY) -m model.training.documents --out data/documents $(DOCUMENTS_ARGS)
 
 # Accuracy of the committed weights as served, per kind of line on the seeded synthetic validation
-# set and per category on the real lines in ../shared/eval/lines.
+# set and per category on the real lines in ../shared/eval/lines and on 1,000 real-document
+# validation lines (when `make documents` has written data/documents).
 eval: $(TRAIN_STAMP) fonts
 	$(PY) -m model.training.evaluate --weights $(WEIGHTS)
 
@@ -182,7 +183,8 @@ bench: $(TEST_STAMP) java fonts
 	$(PY) -m tests.bench.request_memory
 
 # Our model next to Tesseract (chi_sim+eng, line mode) and RapidOCR (recognition only) on the same real
-# lines: one table of accuracy per category and median ms per line. The peers go into their own
+# lines (../shared/eval/lines, then 1,000 real-document validation lines when data/documents exists):
+# a table of accuracy per category and median ms per line for each. The peers go into their own
 # .venv-peers and the Tesseract packages are installed here only: never by `make run` or `make test`.
 PEERS_VENV := .venv-peers
 PEERS_STAMP := $(PEERS_VENV)/.installed
@@ -198,8 +200,10 @@ bench-accuracy: $(TEST_STAMP) $(PEERS_STAMP)
 	$(PY) -m tests.bench.accuracy --peers-python $(PEERS_VENV)/bin/python
 
 # Whole pages: our page reader next to Tesseract (chi_sim+eng, psm 3) and RapidOCR 1.4 and 3 (detection,
-# direction classifier, recognition) on the real pages in ../shared/eval/pages and 40 seeded synthetic
-# pages: one table of page-level character accuracy and median seconds per page, per category.
+# direction classifier, recognition) on the real pages in ../shared/eval/pages and ../shared/eval/books,
+# 60 real-document validation pages (when `make documents` has written data/documents; scored
+# without order) and 40 seeded synthetic pages: one table of page-level character accuracy and
+# median seconds per page, per category.
 bench-pages: $(TEST_STAMP) $(PEERS_STAMP) fonts
 	$(call apt_install,$(TESSERACT_PACKAGES))
 	$(PY) -m tests.bench.pages --peers-python $(PEERS_VENV)/bin/python

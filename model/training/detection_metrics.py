@@ -16,6 +16,19 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
+def outside(predicted: list[np.ndarray], ignore: np.ndarray, share: float = 0.5) -> list[np.ndarray]:
+    """The predicted boxes that do not lie mostly (more than ``share`` of their area) inside the
+    ``ignore`` quadrilaterals: a detection of text the labels leave out is neither right nor wrong."""
+    kept = []
+    for box in predicted:
+        box = box.astype(np.float32)
+        area = abs(cv2.contourArea(box))
+        covered = sum(cv2.intersectConvexConvex(box, other.astype(np.float32))[0] for other in ignore)
+        if area <= 0 or covered <= share * area:
+            kept.append(box)
+    return kept
+
+
 @dataclass
 class DetectionMeter:
     matched: int = 0

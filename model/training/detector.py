@@ -1,8 +1,12 @@
-"""Train or resume the text-line detector (DBNet) on crops of synthetic pages.
+"""Train or resume the text-line detector (DBNet) on crops of synthetic pages, optionally mixed with
+real-document pages (``--documents DIR --real-share F``: that share of the pages from the train
+split of a folder written by ``make documents``, captured like rendered pages).
 
-This module holds what is the detector's own: its defaults, its data (crops of rendered pages), DB's
-loss with the differentiable binarisation it trains through, and its validation (F1 of detection on
-fixed synthetic pages); the loop is ``model.training.loop``'s. Writes ``<run>/last.pt`` every
+This module holds what is the detector's own: its defaults, its data (crops of pages), DB's loss
+with the differentiable binarisation it trains through, and its validation (F1 of detection on
+fixed synthetic pages and, with ``--documents``, on up to ``--real-val-pages`` pages of its
+validation split, as rendered from their PDFs; ``best.pt`` by the mean of the two); the loop is
+``model.training.loop``'s. Writes ``<run>/last.pt`` every
 ``--checkpoint-every`` steps and ``<run>/best.pt`` whenever validation F1 improves; the same command
 resumes from ``last.pt``. Uses CUDA when present, else the CPU.
 """
@@ -26,8 +30,11 @@ from model.synth.fonts import FontFace, discover_fonts
 from model.synth.pages import Page
 from model.training import loop
 from model.training.checkpoint import save_detector
-from model.training.detection_metrics import DetectionMeter
-from model.training.page_data import PageCrops, validation_pages
+from model.training.detection_metrics import DetectionMeter, outside
+from model.training.documents import TRAIN, VALIDATION
+from model.training.page_data import VALIDATION_SEED, PageCrops, validation_pages
+from model.training.real_lines import read_manifest
+from model.training.real_pages import RealPages
 
 log = logging.getLogger("train")
 
@@ -56,7 +63,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=640, help="side of the square training crops")
     parser.add_argument("--crops-per-page", type=int, default=4, help="crops cut from each rendered page")
     parser.add_argument("--val-pages", type=int, default=40, help="synthetic validation pages")
-    return parser.parse_args(argv)
+    parser.add_argument("--documents", type=Path, help="a folder written by `make documents`: real pages")
+    parser.add_argument("--real-share", type=float, default=0.0, help="share of training pages from --documents")
+    parser.add_argument(
+        "--real-val-pages", type=int, default=60, help="most --documents validation pages to validate on"
+    )
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.real_share <= 1.0:
+        parser.error("--real-share must be within [0, 1]")
+    if args.real_share and args.documents is None:
+        parser.error("--real-share needs --documents")
+    return args
 
 
 def binarise(logits: torch.Tensor) -> torch.Tensor:
@@ -86,7 +103,8 @@ def db_loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch
 
 
 def evaluate(model: DBNet, pages: list[Page], device: torch.device) -> DetectionMeter:
-    """Detections on ``pages`` (with the served post-processing) against their lines; ``model`` in eval mode."""
+    """Detections on ``pages`` (with the served post-processing) against their lines, detections
+    mostly inside a page's ignored boxes left out; ``model`` in eval mode."""
     meter = DetectionMeter()
     settings = ReaderConfig()
 
@@ -95,8 +113,13 @@ def evaluate(model: DBNet, pages: list[Page], device: torch.device) -> Detection
 
     for page in pages:
         detections, _ = detect(run, page.image, model.config, settings)
-        meter.add([d.box for d in detections], [line.box for line in page.lines])
+        meter.add(outside([d.box for d in detections], page.ignore), [line.box for line in page.lines])
     return meter
+
+
+def fixed_real_pages(pages: RealPages, count: int, seed: int = VALIDATION_SEED) -> list[Page]:
+    """A reproducible subset of at most ``count`` pages, as rendered (no capture)."""
+    return [pages.page(i) for i in pages.fixed(count, seed)]
 
 
 class DetectorTask:
@@ -110,6 +133,10 @@ class DetectorTask:
         self.args = args
         self.fonts: list[FontFace] = []
         self.validation: list[Page] = []
+        self.real_validation: list[Page] = []
+        self.real_train: RealPages | None = None
+        # What the checkpoint records of the documents folder (empty without --documents).
+        self.documents: dict[str, Any] = {}
 
     def load(self, source: Path | None) -> tuple[DBNet, dict[str, Any]]:
         return load_detector(source) if source else (DBNet(DetectorConfig()), {})
@@ -119,6 +146,25 @@ class DetectorTask:
         self.fonts = discover_fonts(alphabet.current())
         log.info("%d fonts (%d CJK)", len(self.fonts), sum(f.cjk for f in self.fonts))
         self.validation = validation_pages(self.fonts, self.args.val_pages)
+        if self.args.documents is not None:
+            self.real_validation = fixed_real_pages(
+                RealPages(self.args.documents, VALIDATION), self.args.real_val_pages
+            )
+            if self.args.real_share:
+                self.real_train = RealPages(self.args.documents, TRAIN)
+            log.info(
+                "documents %s: %d train pages (share %.2f, %d left out), validating on %d pages",
+                self.args.documents,
+                len(self.real_train or ()),
+                self.args.real_share,
+                self.real_train.left_out if self.real_train else 0,
+                len(self.real_validation),
+            )
+            self.documents = {
+                "folder": str(self.args.documents),
+                "real_share": self.args.real_share,
+                "manifest": read_manifest(self.args.documents),
+            }
 
     def batches(self, seed: int) -> PageCrops:
         return PageCrops(
@@ -128,6 +174,8 @@ class DetectorTask:
             batch_size=self.args.batch_size,
             size=self.args.size,
             crops_per_page=self.args.crops_per_page,
+            real=self.real_train,
+            real_share=self.args.real_share,
         )
 
     def forward(self, model: DBNet, batch: dict[str, Any], device: torch.device) -> torch.Tensor:
@@ -141,9 +189,16 @@ class DetectorTask:
 
     def validate(self, model: DBNet, device: torch.device) -> tuple[float, str]:
         meter = evaluate(model, self.validation, device)
-        return meter.f1, f"precision {meter.precision:.4f} recall {meter.recall:.4f} f1 {meter.f1:.4f}"
+        message = f"precision {meter.precision:.4f} recall {meter.recall:.4f} f1 {meter.f1:.4f}"
+        if not self.real_validation:
+            return meter.f1, message
+        real = evaluate(model, self.real_validation, device)
+        message += f"; documents precision {real.precision:.4f} recall {real.recall:.4f} f1 {real.f1:.4f}"
+        return (meter.f1 + real.f1) / 2, message
 
     def save(self, path: Path, model: DBNet, extra: dict[str, Any]) -> None:
+        if self.documents:  # the real data a run saw travels with its weights
+            extra = {**extra, "documents": self.documents}
         save_detector(path, model, extra)
 
 

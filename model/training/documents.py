@@ -48,7 +48,7 @@ import numpy as np
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from model.inference.charset import Charset, latin_marks
+from model.inference.charset import Charset, is_hanzi, latin_marks
 from model.inference.config import ReaderConfig
 from model.inference.reader.crops import straighten, trim_to_ink
 from model.synth import alphabet
@@ -57,6 +57,9 @@ from model.training.paths import DEFAULT_DATA
 log = logging.getLogger("documents")
 
 DATA_ENV = "OCR_DATA_DIR"
+# A line or page counts as Chinese ("zh") in the measurements when at least this share of its
+# (normalised) characters are hanzi, else as Latin ("en").
+HANZI_SHARE = 0.3
 TRAIN, VALIDATION = "train", "validation"
 
 # Why a page is skipped whole.
@@ -799,6 +802,12 @@ def build(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
     return manifest
+
+
+def script_category(text: str, kind: str = "document") -> str:
+    """``"<kind> zh"`` or ``"<kind> en"``: how measurements split real-document text by script."""
+    hanzi = sum(is_hanzi(char) for char in text if not char.isspace())
+    return f"{kind} zh" if hanzi >= HANZI_SHARE * max(1, sum(not c.isspace() for c in text)) else f"{kind} en"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -71,7 +71,7 @@ def _write_json(path: Path, data: dict) -> None:
 def publish(checkpoint: str | Path, target: str | Path = DEFAULT_WEIGHTS) -> None:
     """Copy weights, config, charset and step count (no optimiser state) in float16."""
     model, charset, payload = load_checkpoint(checkpoint)
-    extra = {k: payload[k] for k in ("step", "best_char_accuracy") if k in payload}
+    extra = {k: payload[k] for k in ("step", "best_char_accuracy", "documents") if k in payload}
     save_checkpoint(target, model, charset, extra, half=True)
 
 
@@ -80,7 +80,7 @@ def publish_detector(checkpoint: str | Path, target: str | Path = DEFAULT_DETECT
     (``long_side``, ``binarise``, ``min_score``), which are chosen after training, on real pages."""
     model, payload = load_detector(checkpoint)
     model.config = dataclasses.replace(model.config, **inference)
-    save_detector(target, model, {k: payload[k] for k in ("step", "best_f1") if k in payload}, half=True)
+    save_detector(target, model, {k: payload[k] for k in ("step", "best_f1", "documents") if k in payload}, half=True)
 
 
 def main(argv: list[str] | None = None) -> None:

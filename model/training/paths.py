@@ -15,6 +15,8 @@ DEFAULT_LM = WEIGHTS / "lm.npz"
 SERVING_CONFIG = Path(__file__).resolve().parents[2] / "archive" / "model-config.yaml"
 # The real training material (../shared/data beside the checkout), unless OCR_DATA_DIR names another.
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+# Where `make documents` writes what it draws from that material (outside git).
+DEFAULT_DOCUMENTS = Path(__file__).resolve().parents[2] / "data" / "documents"
 
 
 def serving_limits() -> dict[str, Any]:

@@ -27,8 +27,11 @@ def shrink_distance(box: np.ndarray, ratio: float) -> float:
     return area * (1 - ratio**2) / max(perimeter, 1e-6)
 
 
-def make_targets(boxes: np.ndarray, shape: tuple[int, int], config: DetectorConfig) -> Targets:
-    """``boxes`` (N, 4, 2) already in output-map coordinates; lines may reach past the edges."""
+def make_targets(
+    boxes: np.ndarray, shape: tuple[int, int], config: DetectorConfig, ignore: np.ndarray | None = None
+) -> Targets:
+    """``boxes`` (N, 4, 2) already in output-map coordinates; lines may reach past the edges. Inside
+    the ``ignore`` quadrilaterals (same coordinates) no map counts."""
     h, w = shape
     kernel = np.zeros((h, w), np.float32)
     kernel_mask = np.ones((h, w), np.float32)
@@ -64,4 +67,9 @@ def make_targets(boxes: np.ndarray, shape: tuple[int, int], config: DetectorConf
         threshold[region] = np.where(near, np.maximum(threshold[region], value), threshold[region])
         threshold_mask[region] = np.maximum(threshold_mask[region], near.astype(np.float32))
     threshold[threshold_mask == 0] = config.threshold_low
+    if ignore is not None and len(ignore):
+        unknown = np.zeros((h, w), np.uint8)
+        cv2.fillPoly(unknown, list(np.round(ignore).astype(np.int32)), 1)
+        kernel_mask[unknown > 0] = 0
+        threshold_mask[unknown > 0] = 0
     return Targets(kernel, kernel_mask, threshold, threshold_mask)

@@ -1,6 +1,8 @@
 """Our model next to Tesseract and RapidOCR on the same real lines (`make bench-accuracy`).
 
-Prints one markdown table: per category, character accuracy, exact-line accuracy and median
+Prints one markdown table for ``../shared/eval/lines`` and one for a seeded choice of real-document
+validation lines (``make documents``' validation split, PDFs never trained on; skipped with a note
+where the folder is missing): per category, character accuracy, exact-line accuracy and median
 milliseconds per line of every engine, all scored by `model.training.metrics.AccuracyMeter`, so the numbers
 are comparable with `make eval`. Our model runs here (in `.venv`); the peers run one after another as
 `tests.bench.peers` subprocesses in `.venv-peers`, so they are never dependencies of the service.
@@ -21,15 +23,22 @@ from pathlib import Path
 
 import torch
 
-from model.training.evaluate import DEFAULT_LINES, evaluate_lines, read_labels
+from model.training.evaluate import (
+    DEFAULT_LINES,
+    DOCUMENT_LINES,
+    DOCUMENT_SEED,
+    Labels,
+    document_labels,
+    evaluate_lines,
+    read_labels,
+)
 from model.training.metrics import AccuracyMeter
-from model.training.paths import DEFAULT_LM, DEFAULT_WEIGHTS
+from model.training.paths import DEFAULT_DOCUMENTS, DEFAULT_LM, DEFAULT_WEIGHTS
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_PEERS_PYTHON = REPO / ".venv-peers" / "bin" / "python"
 PEER_ENGINES = ("tesseract", "rapidocr", "rapidocr3")
 WARMUP_LINES = 3
-Labels = list[tuple[Path, str, str]]
 
 
 class PeerUnavailable(RuntimeError):
@@ -126,14 +135,14 @@ class _WarningCounter(logging.Handler):
         self.count += 1
 
 
-def run_ours(weights: Path, folder: Path, labels: Labels, threads: int, lm: Path | None = DEFAULT_LM) -> EngineResult:
+def run_ours(weights: Path, labels: Labels, threads: int, lm: Path | None = DEFAULT_LM) -> EngineResult:
     """Our model through `model.training.evaluate.evaluate_lines`, after a warm-up over the first lines: as served
     (beam search with the language model ``lm``), or with greedy decoding where ``lm`` is None."""
     torch.set_num_threads(threads)
     counter = _WarningCounter()
     logging.getLogger().addHandler(counter)  # evaluate_lines logs each unreadable image and scores it empty
     try:
-        meters, latencies = evaluate_lines(weights, folder, warmup=WARMUP_LINES, lm=lm)
+        meters, latencies = evaluate_lines(weights, labels, warmup=WARMUP_LINES, lm=lm)
     finally:
         logging.getLogger().removeHandler(counter)
     per_category: dict[str, list[float]] = defaultdict(list)
@@ -174,22 +183,14 @@ def format_comparison(results: list[EngineResult]) -> str:
     return "\n".join(rows)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument("--lines", type=Path, default=DEFAULT_LINES)
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for every engine")
-    parser.add_argument("--peers-python", type=Path, default=DEFAULT_PEERS_PYTHON)
-    parser.add_argument("--engines", default=",".join(PEER_ENGINES), help="peers to run, comma-separated")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    labels = read_labels(args.lines)
+def compare(args: argparse.Namespace, labels: Labels, described: str) -> None:
+    """Every engine on ``labels``; prints the table and what each number means."""
     load = os.getloadavg()[0]
     # As served, and without the language model to show what it adds.
-    results = [run_ours(args.weights, args.lines, labels, args.threads, lm) for lm in (DEFAULT_LM, None)]
+    results = [run_ours(args.weights, labels, args.threads, lm) for lm in (DEFAULT_LM, None)]
     skipped = []
     for engine in filter(None, args.engines.split(",")):
-        print(f"running {engine} ...", flush=True)
+        print(f"running {engine} on {described} ...", flush=True)
         try:
             results.append(run_peer(args.peers_python, engine, labels, args.threads))
         except (PeerUnavailable, OSError) as err:
@@ -198,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     print(format_comparison(results))
     print()
     print(
-        f"{len(labels)} lines from {args.lines}; char = character accuracy, line = exact lines (model.training.metrics "
+        f"{len(labels)} lines: {described}; char = character accuracy, line = exact lines (model.training.metrics "
         f"normalisation); ms = median milliseconds per line of that row (failed lines left out) on "
         f"{args.threads} CPU thread(s) per engine "
         f"(1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
@@ -207,6 +208,27 @@ def main(argv: list[str] | None = None) -> None:
         print(f"- {result.name}: {result.about}; {result.failed} line(s) failed (scored as empty output).")
     for line in skipped:
         print(line)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    parser.add_argument("--lines", type=Path, default=DEFAULT_LINES)
+    parser.add_argument("--documents", type=Path, default=DEFAULT_DOCUMENTS, help="a `make documents` folder")
+    parser.add_argument("--document-lines", type=int, default=DOCUMENT_LINES, help="its validation lines (0: none)")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for every engine")
+    parser.add_argument("--peers-python", type=Path, default=DEFAULT_PEERS_PYTHON)
+    parser.add_argument("--engines", default=",".join(PEER_ENGINES), help="peers to run, comma-separated")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    compare(args, read_labels(args.lines), f"real lines from {args.lines}")
+    if args.document_lines > 0:
+        print()
+        if (args.documents / "lines.tsv").is_file():
+            labels = document_labels(args.documents, args.document_lines)
+            compare(args, labels, f"real-document validation lines from {args.documents} (seed {DOCUMENT_SEED})")
+        else:
+            print(f"Real-document validation lines: {args.documents} not found (`make documents` writes it)")
 
 
 if __name__ == "__main__":

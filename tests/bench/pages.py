@@ -1,14 +1,20 @@
 """Whole pages: our page reader next to Tesseract and RapidOCR (`make bench-pages`).
 
-Two page sets: (a) the real pages in ``../shared/eval/pages`` (``labels.tsv``: file, gt_file, category)
-and (b) a seeded synthetic set from ``model.synth.pages.PageRenderer`` with its training mix of layouts
-and captures, the empty layout left out; ground truth = the page's lines joined by newlines in reading
-order. The renderer turns some pages by 90, 180 or 270 degrees and the peers have no page orientation
-step, so the upright synthetic pages also get a total of their own. Every engine reads every page from
+Four page sets: (a) the real pages in ``../shared/eval/pages`` (``labels.tsv``: file, gt_file, category),
+(b) the scanned book pages in ``../shared/eval/books`` (the same layout), (c) real-document
+validation pages: a seeded choice of the validation split of ``make documents`` (PDFs never trained
+on; ``model.training.real_pages``), reference = the text layer's lines, and (d) a seeded synthetic
+set from ``model.synth.pages.PageRenderer`` with its training mix of layouts and captures, the empty
+layout left out; ground truth = the page's lines joined by newlines in reading order. The renderer
+turns some pages by 90, 180 or 270 degrees and the peers have no page orientation step, so the
+upright synthetic pages also get a total of their own. Every engine reads every page from
 the same file, decoded by OpenCV into a 3-channel BGR image, and returns the page's text in its own
 reading order; that text is scored as a whole as ``../shared/eval/README.md`` says (NFKC, CJK
 punctuation folded, whitespace removed: ``model.training.metrics.normalise``): character accuracy =
-1 - sum of edit distances / sum of reference lengths, per category and per set.
+1 - sum of edit distances / sum of reference lengths, per category and per set. The document pages
+are scored without order (both texts' characters sorted before the distance): a PDF's layer is often
+not in reading order (running footers first, table cells by column), so an order-aware score there
+would judge the producer, not the reader; reading order is measured on the other sets.
 
 Printed: one markdown table with, per category and engine, the accuracy and the median seconds per
 page (reading the file, decoding it, the whole page pipeline; loading the engine and a warm-up on the
@@ -32,7 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model.synth import alphabet
+from model.training.documents import VALIDATION, script_category
 from model.training.metrics import normalise
+from model.training.paths import DEFAULT_DOCUMENTS
+from model.training.real_pages import RealPages
 from tests.bench.accuracy import PeerUnavailable, run_peer_process
 from tests.bench.peers import recognise_file
 
@@ -47,7 +56,11 @@ ENGINES = ("ours", "ours-greedy", "tesseract", "rapidocr", "rapidocr3")
 SYNTHETIC_PAGES = 40
 SYNTHETIC_SEED = "bench-pages"  # page i is random.Random(f"{seed}:{i}"); no training stream uses string seeds
 WARMUP_PAGES = 1
-REAL, SYNTHETIC = "real", "synthetic"
+REAL, BOOKS, DOCUMENTS, SYNTHETIC = "real", "books", "documents", "synthetic"
+SET_ORDER = (REAL, BOOKS, DOCUMENTS, SYNTHETIC)
+DEFAULT_BOOKS = REPO.parent / "shared" / "eval" / "books"
+DOCUMENT_PAGES = 60
+DOCUMENT_SEED = 20261206
 
 
 # --- scoring -------------------------------------------------------------------------------------
@@ -94,8 +107,10 @@ class PageMeter:
     length: int = 0
     pages: int = 0
 
-    def add(self, prediction: str, reference: str) -> None:
+    def add(self, prediction: str, reference: str, order_free: bool = False) -> None:
         p, r = normalise(prediction), normalise(reference)
+        if order_free:  # the same characters in any order score as equal
+            p, r = "".join(sorted(p)), "".join(sorted(r))
         self.distance += edit_distance(p, r)
         self.length += len(r)
         self.pages += 1
@@ -112,6 +127,7 @@ class PageSample:
     category: str  # a row of the table: the real page's category, or "synthetic <layout>"
     subset: str  # REAL or SYNTHETIC
     turned: bool = False  # a synthetic page turned by 90, 180 or 270 degrees
+    order_free: bool = False  # scored without reading order (a document page's layer order is the producer's)
 
     @property
     def rows(self) -> tuple[str, ...]:
@@ -135,7 +151,9 @@ def table_rows(samples: Iterable[PageSample]) -> list[str]:
     for sample in samples:
         by_subset[sample.subset] += [row for row in sample.rows if row not in by_subset[sample.subset]]
     rows = []
-    for subset in sorted(by_subset, key=lambda name: (name != REAL, name)):
+    for subset in sorted(
+        by_subset, key=lambda name: (SET_ORDER.index(name) if name in SET_ORDER else len(SET_ORDER), name)
+    ):
         totals = [total_row(subset), upright_row(subset)]
         rows += sorted(set(by_subset[subset]) - set(totals)) + [row for row in totals if row in by_subset[subset]]
     return rows
@@ -165,7 +183,7 @@ def score_pages(
     for sample in samples:
         key = str(sample.path)
         page = PageMeter()
-        page.add(texts.get(key, ""), sample.reference)
+        page.add(texts.get(key, ""), sample.reference, sample.order_free)
         per_page[key] = (page.accuracy, ms[key] / 1000 if key in ms else None)
         for row in sample.rows:
             meters[row].distance += page.distance
@@ -210,13 +228,26 @@ def format_table(rows: list[str], results: list[EngineResult]) -> str:
 # --- page sets -----------------------------------------------------------------------------------
 
 
-def read_real_pages(folder: Path) -> list[PageSample]:
+def read_real_pages(folder: Path, subset: str = REAL) -> list[PageSample]:
     with (folder / "labels.tsv").open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     return [
-        PageSample(folder / row["file"], (folder / row["gt_file"]).read_text(encoding="utf-8"), row["category"], REAL)
+        PageSample(folder / row["file"], (folder / row["gt_file"]).read_text(encoding="utf-8"), row["category"], subset)
         for row in rows
     ]
+
+
+def read_document_pages(folder: Path, count: int, seed: int = DOCUMENT_SEED) -> list[PageSample]:
+    """A seeded choice of ``count`` validation pages of a ``make documents`` folder (those whose layer
+    agrees with its pixels), scored order-free; category "document zh" or "document en" by the
+    reference's script (``model.training.documents.script_category``)."""
+    pages = RealPages(folder, VALIDATION)
+    samples = []
+    for index in pages.fixed(count, seed):
+        reference = pages.reference(index)
+        category = script_category(normalise(reference))
+        samples.append(PageSample(pages.entries[index].image, reference, category, DOCUMENTS, order_free=True))
+    return samples
 
 
 def render_synthetic_pages(out: Path, count: int, seed: str = SYNTHETIC_SEED) -> list[PageSample]:
@@ -321,6 +352,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=Path, default=DEFAULT_PAGES, help="real pages with labels.tsv")
     parser.add_argument("--limit", type=int, help="only the first N real pages (a quick check)")
+    parser.add_argument("--books", type=Path, default=DEFAULT_BOOKS, help="book pages with labels.tsv (none: skip)")
+    parser.add_argument("--documents", type=Path, default=DEFAULT_DOCUMENTS, help="a `make documents` folder")
+    parser.add_argument("--document-pages", type=int, default=DOCUMENT_PAGES, help="its validation pages (0: none)")
     parser.add_argument("--synthetic", type=int, default=SYNTHETIC_PAGES, help="synthetic pages (0: none)")
     parser.add_argument("--seed", default=SYNTHETIC_SEED, help="seed of the synthetic pages")
     parser.add_argument("--synthetic-dir", type=Path, help="keep the synthetic pages here (default: a temp folder)")
@@ -339,6 +373,16 @@ def main(argv: list[str] | None = None) -> None:
 
     load = os.getloadavg()[0]
     samples = read_real_pages(args.pages)[: args.limit]
+    notes = []
+    if args.books.is_dir():
+        samples += read_real_pages(args.books, BOOKS)[: args.limit]
+    else:
+        notes.append(f"- books: {args.books} not found, not measured")
+    if args.document_pages > 0:
+        if (args.documents / "pages").is_dir():
+            samples += read_document_pages(args.documents, args.document_pages)[: args.limit]
+        else:
+            notes.append(f"- documents: {args.documents} not found (`make documents` writes it), not measured")
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as tmp:
         synthetic_dir = args.synthetic_dir or Path(tmp)
         synthetic_dir.mkdir(parents=True, exist_ok=True)
@@ -364,12 +408,15 @@ def main(argv: list[str] | None = None) -> None:
         if args.per_page:
             print(format_per_page(samples, results))
             print()
-    real = sum(sample.subset == REAL for sample in samples)
+    count = {name: sum(sample.subset == name for sample in samples) for name in SET_ORDER}
     turned = sum(sample.turned for sample in samples)
     print(
-        f"{real} real pages from {args.pages} and {len(samples) - real} synthetic pages (PageRenderer, seed "
+        f"{count[REAL]} real pages from {args.pages}, {count[BOOKS]} book pages from {args.books}, "
+        f"{count[DOCUMENTS]} real-document validation pages from {args.documents} (seed {DOCUMENT_SEED}) and "
+        f"{count[SYNTHETIC]} synthetic pages (PageRenderer, seed "
         f"{args.seed!r}, empty pages skipped, {turned} of them turned by 90, 180 or 270 degrees); acc = character "
-        f"accuracy on the whole page text in the order returned (model.training.metrics normalisation); "
+        f"accuracy on the whole page text in the order returned (model.training.metrics normalisation; the "
+        f"document pages without order: their layer's order is not reading order); "
         "s/page = median "
         f"seconds per page of that row (failed pages left out) on {args.threads} CPU thread(s) per engine "
         f"(1-minute load average at the start: {load:.2f} on {os.cpu_count()} cores)."
@@ -378,7 +425,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"- {result.name}: {result.about}; {result.failed} page(s) failed (scored as empty output).")
         for note in result.notes:
             print(f"  - {note}")
-    for line in skipped:
+    for line in skipped + notes:
         print(line)
 
 

@@ -3,6 +3,7 @@ normalisation, rows per category and set, and the table. No engine, page or font
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 
 from model.training.metrics import edit_distance as reference_distance
 from tests.bench.pages import (
+    BOOKS,
+    DOCUMENTS,
     REAL,
     SYNTHETIC,
     PageMeter,
@@ -17,6 +20,7 @@ from tests.bench.pages import (
     edit_distance,
     format_per_page,
     format_table,
+    read_document_pages,
     read_real_pages,
     score_pages,
     table_rows,
@@ -107,3 +111,42 @@ def test_per_page_scores() -> None:
     assert result.per_page["/p/zh.png"] == (0.0, None)
     table = format_per_page(SAMPLES, [result]).splitlines()
     assert table[4] == "| doc.png | synthetic document | 50.0 % · 0.25 |"
+
+
+def test_order_free_scoring_forgives_order_only() -> None:
+    meter = PageMeter()
+    meter.add("second line\nfirst line", "first line\nsecond line", order_free=True)
+    assert meter.distance == 0
+    meter.add("first lime", "first line", order_free=True)  # a wrong character still counts
+    assert meter.distance == 1  # "m" sorts where "n" would: one substitution
+    ordered = PageMeter()
+    ordered.add("second line\nfirst line", "first line\nsecond line")
+    assert ordered.distance > 0
+
+
+def test_sets_print_in_order_and_document_pages_score_without_order(tmp_path: Path) -> None:
+    samples = [
+        PageSample(Path("/d/a.png"), "乙\n甲", "document zh", DOCUMENTS, order_free=True),
+        PageSample(Path("/b/b.tif"), "a book", "book_en", BOOKS),
+        *SAMPLES,
+    ]
+    assert table_rows(samples)[:6] == ["printed_en", "printed_zh", "all real", "book_en", "all books", "document zh"]
+    result = score_pages("Peer", "", samples, {"/d/a.png": "甲乙"}, {}, 0)
+    assert result.meters["all documents"].accuracy == 1.0
+
+
+def test_read_document_pages(tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for name, split, text in [("x_p0000", "validation", "第一行汉字"), ("y_p0000", "validation", "plain text"),
+                              ("z_p0000", "train", "训练")]:  # fmt: skip
+        line = {"text": text, "box": [[0, 0], [9, 0], [9, 9], [0, 9]], "vertical": False, "order": 0,
+                "kind": "pdf", "dropped": None, "text_line": True}  # fmt: skip
+        meta = {"image": f"{name}.png", "split": split, "lines": [line]}
+        (pages / f"{name}.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    samples = read_document_pages(tmp_path, 10)
+    assert [(s.path.name, s.category, s.subset, s.order_free) for s in samples] == [
+        ("x_p0000.png", "document zh", DOCUMENTS, True),
+        ("y_p0000.png", "document en", DOCUMENTS, True),
+    ]
+    assert samples[0].reference == "第一行汉字"

@@ -19,6 +19,8 @@ from model.synth import alphabet
 from model.synth.corpus import Corpus
 from model.synth.fonts import FontFace, discover_fonts
 from model.training import line_data, real_lines, recogniser
+from model.training.documents import script_category
+from model.training.evaluate import document_labels
 from model.training.line_data import SyntheticBatches
 from model.training.real_lines import REAL_KIND, MixedBatches, RealLines, fixed_real_samples
 
@@ -173,3 +175,17 @@ def test_a_tiny_mixed_run_validates_on_the_documents_and_records_them(tmp_path, 
     assert payload["documents"]["manifest"]["seed"] == 5
     assert payload["documents"]["real_share"] == 0.5
     assert payload["documents"]["skipped_outside_charset"] == {"validation": 0, "train": 1}
+
+
+def test_measurements_read_a_seeded_choice_of_validation_lines(documents):
+    labels = document_labels(documents, count=2)
+    assert labels == document_labels(documents, count=2)
+    assert len(labels) == 2 and {text for _, text, _ in labels} <= set(VALIDATION_TEXTS)
+    assert all(path.is_file() and category == "document en" for path, _, category in labels)
+    assert len(document_labels(documents, count=50)) == len(VALIDATION_TEXTS)
+
+
+def test_script_category_splits_chinese_from_latin():
+    assert script_category("合同编号 No. 2024") == "document zh"
+    assert script_category("Table 3: results 结果") == "document en"
+    assert script_category("发票", kind="page") == "page zh"

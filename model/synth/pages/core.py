@@ -62,6 +62,9 @@ class Page:
     lines: list[PageLine]
     layout: str
     rotation: int
+    # Quadrilaterals (N, 4, 2) a detector should neither learn from nor be punished for: on a real
+    # page, text whose pixels disagree with its label. Rendered pages have none.
+    ignore: np.ndarray = field(default_factory=lambda: np.zeros((0, 4, 2), np.float32))
 
     def to_json(self) -> dict:
         height, width = self.image.shape[:2]

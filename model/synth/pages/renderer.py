@@ -24,6 +24,7 @@ from model.synth.pages.vertical import vertical_page
 from model.synth.render import degrade
 
 ROTATIONS = (0, 90, 180, 270)  # clockwise quarter turns of the finished page
+ROTATION_WEIGHTS = (0.82, 0.06, 0.06, 0.06)
 
 # Name: (share of pages, layout). A layout returns a typeset sheet whose lines are already in reading order.
 LAYOUTS: dict[str, tuple[float, Callable[[Kit, random.Random], Sheet]]] = {
@@ -70,7 +71,7 @@ class PageRenderer:
         the draw is made either way, so a forced value changes nothing else on the page."""
         names = list(LAYOUTS)
         drawn_layout = rng.choices(names, [LAYOUTS[n][0] for n in names])[0]
-        drawn_rotation = rng.choices(ROTATIONS, [0.82, 0.06, 0.06, 0.06])[0]
+        drawn_rotation = rng.choices(ROTATIONS, ROTATION_WEIGHTS)[0]
         layout = layout or drawn_layout
         rotation = drawn_rotation if rotation is None else rotation
         if layout not in LAYOUTS or rotation not in ROTATIONS:
@@ -78,7 +79,7 @@ class PageRenderer:
         sheet = LAYOUTS[layout][1](self.kit, rng)
         image = sheet.flatten(rng)
         boxes = np.stack([line.box for line in sheet.lines]) if sheet.lines else np.zeros((0, 4, 2), np.float32)
-        image, boxes = self._capture(image, boxes, layout, rng)
+        image, boxes = self.capture(image, boxes, layout, rng)
         image, boxes = turn(image, boxes, rotation)
         h, w = image.shape[:2]
         boxes = np.clip(boxes, 0, [w - 1, h - 1]).astype(np.float32)
@@ -88,10 +89,11 @@ class PageRenderer:
         ]
         return Page(image, lines, layout, rotation)
 
-    def _capture(
+    def capture(
         self, image: np.ndarray, boxes: np.ndarray, layout: str, rng: random.Random
     ) -> tuple[np.ndarray, np.ndarray]:
-        """RGB sheet in, BGR page out: lighting and geometry of a scan or photo, then ``degrade``."""
+        """RGB sheet in, BGR page out: lighting and geometry of a scan or photo as ``layout``'s pages
+        are captured, then ``degrade``; real pages are captured the same way."""
         mode = rng.choices(CAPTURE_MODES, CAPTURE[layout])[0]
         strength = self.degradation * (0.3 if mode == "flat" else rng.uniform(0.3, 1.0))
         if mode != "flat" and rng.random() < self.degradation:
