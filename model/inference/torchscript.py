@@ -8,7 +8,7 @@ networks run in bfloat16, about twice as fast as float32 (on the reference host 
 0.63 to 0.50 s and a line from 21 to 17 ms); elsewhere bfloat16 would be emulated and slower, so
 "auto" keeps float32 there. The LSTM and the classifier stay as they were: the LSTM gained little
 and the classifier is int8 already. Real lines, pages and books read the same within 0.15 points
-either way (the README's table); the text of a line may differ in a character between the two.
+either way (README, "Precision"); the text of a line may differ in a character between the two.
 """
 
 from __future__ import annotations
