@@ -63,17 +63,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=640, help="side of the square training crops")
     parser.add_argument("--crops-per-page", type=int, default=4, help="crops cut from each rendered page")
     parser.add_argument("--val-pages", type=int, default=40, help="synthetic validation pages")
-    parser.add_argument("--documents", type=Path, help="a folder written by `make documents`: real pages")
-    parser.add_argument("--real-share", type=float, default=0.0, help="share of training pages from --documents")
+    loop.add_documents_arguments(parser, "pages")
     parser.add_argument(
         "--real-val-pages", type=int, default=60, help="most --documents validation pages to validate on"
     )
-    args = parser.parse_args(argv)
-    if not 0.0 <= args.real_share <= 1.0:
-        parser.error("--real-share must be within [0, 1]")
-    if args.real_share and args.documents is None:
-        parser.error("--real-share needs --documents")
-    return args
+    return loop.parse_documents_arguments(parser, argv)
 
 
 def binarise(logits: torch.Tensor) -> torch.Tensor:

@@ -104,6 +104,32 @@ def add_common_arguments(
     parser.add_argument("--max-minutes", type=float, default=0, help="stop (after a checkpoint) after this long")
 
 
+def add_documents_arguments(parser: argparse.ArgumentParser, unit: str) -> None:
+    """``--documents`` and ``--real-share``: real ``unit`` (lines, pages) from a `make documents`
+    folder beside the synthetic ones; ``parse_documents_arguments`` checks them."""
+    parser.add_argument(
+        "--documents",
+        type=Path,
+        help=f"a folder written by `make documents`: real {unit} to validate on (and train on)",
+    )
+    parser.add_argument(
+        "--real-share",
+        type=float,
+        default=0.0,
+        help=f"share of training {unit} drawn from --documents' train split, captured like rendered ones (0: none)",
+    )
+
+
+def parse_documents_arguments(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """``parser``'s arguments, with those of ``add_documents_arguments`` checked."""
+    args = parser.parse_args(argv)
+    if not 0.0 <= args.real_share <= 1.0:
+        parser.error("--real-share must be within [0, 1]")
+    if args.real_share and args.documents is None:
+        parser.error("--real-share needs --documents")
+    return args
+
+
 def learning_rate(step: int, args: argparse.Namespace, floor: float) -> float:
     """Linear warm-up over --warmup steps, then cosine decay to ``floor`` times the peak at --steps."""
     if step < args.warmup:

@@ -55,24 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--degradation", type=float, default=1.0, help="how often capture artefacts are applied to training lines (0-1)"
     )
-    parser.add_argument(
-        "--documents", type=Path, help="a folder written by `make documents`: real lines to validate on (and train on)"
-    )
-    parser.add_argument(
-        "--real-share",
-        type=float,
-        default=0.0,
-        help="share of training lines drawn from --documents' train split, degraded like rendered ones (0: none)",
-    )
+    loop.add_documents_arguments(parser, "lines")
     parser.add_argument(
         "--real-val-size", type=int, default=2000, help="most lines of --documents' validation split to validate on"
     )
-    args = parser.parse_args(argv)
-    if not 0.0 <= args.real_share <= 1.0:
-        parser.error("--real-share must be within [0, 1]")
-    if args.real_share and args.documents is None:
-        parser.error("--real-share needs --documents")
-    return args
+    return loop.parse_documents_arguments(parser, argv)
 
 
 def evaluate(
