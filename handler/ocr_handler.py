@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # wants exactly one class in a handler module.
 Item = dict[str, Any]
 # What the archive's model-config.yaml must set under ``handler:``.
-SERVING_LIMITS = ("torch_threads", "precision", "max_pixels", "max_lines_per_page", "batch_deadline_s")
+SERVING_SETTINGS = ("torch_threads", "precision", "max_pixels", "max_lines_per_page", "batch_deadline_s")
 # HTTP status of the handler's own errors; the rest are the request's fault (400).
 ERROR_STATUS = {"internal_error": 500, "page_timeout": 504}
 # Timings reported to Prometheus besides preprocessing, where the request had them.
@@ -55,7 +55,7 @@ class OCRHandler(BaseHandler):
         model_dir = Path(context.system_properties["model_dir"])
         # The serving limits are set in one place, the archive's model-config.yaml (``handler:``).
         handler_config = (getattr(context, "model_yaml_config", None) or {}).get("handler", {})
-        missing = set(SERVING_LIMITS) - set(handler_config)
+        missing = set(SERVING_SETTINGS) - set(handler_config)
         if missing:
             raise RuntimeError(f"model-config.yaml lacks handler settings: {', '.join(sorted(missing))}")
         threads = int(handler_config["torch_threads"])

@@ -4,11 +4,12 @@ in int8, and the convolutions in float32 or bfloat16. Written by the archive bui
 (``model.inference.assemble``), so both run the very same conversion.
 
 Precision: on a CPU that computes bfloat16 natively (AVX512-BF16, AMX) the convolutions of both
-networks run in bfloat16, about twice as fast as float32 (on the reference host an A4 page went from
-0.63 to 0.50 s and a line from 21 to 17 ms); elsewhere bfloat16 would be emulated and slower, so
-"auto" keeps float32 there. The LSTM and the classifier stay as they were: the LSTM gained little
-and the classifier is int8 already. Real lines, pages and books read the same within 0.15 points
-either way (README, "Precision"); the text of a line may differ in a character between the two.
+networks run in bfloat16, about twice as fast as float32 (on the reference host, in-process, an A4
+page went from 0.61-0.65 to 0.48-0.52 s over two runs each, and a printed line from 21 to 17 ms);
+elsewhere bfloat16 would be emulated and slower, so "auto" keeps float32 there. The LSTM and the
+classifier stay as they were: the LSTM gained little and the classifier is int8 already. Real lines,
+pages and books read the same within 0.15 points either way (README, "Precision"); the text of a
+line may differ in a character between the two.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def detector_torchscript(model: torch.nn.Module, precision: str = FLOAT32) -> to
     """The detector's serving form: TorchScript in ``precision`` (its convolutions gain nothing from
     dynamic int8, which only quantises linear layers), channels-last and frozen. On an A4 page at
     1,600 px that took detection from 0.57 to 0.18 s on 2 cores, with the same output to 1e-5; in
-    bfloat16, 0.12 s."""
+    bfloat16, 0.11-0.13 s."""
     model = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
     if resolve_precision(precision) == BFLOAT16:
         model = _InBFloat16(model).eval()
