@@ -38,10 +38,10 @@ MONITORING_PACKAGES := prometheus
 # machine has one already (another kubectl package would conflict with it).
 KUBECTL_PACKAGES := kubernetes-client
 
-.PHONY: run stop test lint soak archive train train-detector lm documents eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
+.PHONY: run stop test lint soak archive train train-detector lm documents plates eval bench bench-accuracy bench-pages java java-package fonts browser monitoring kubectl-package help
 
 help:
-	@echo "make run | stop | test | lint | soak | archive | train | train-detector | lm | documents | eval | bench | bench-accuracy | bench-pages"
+	@echo "make run | stop | test | lint | soak | archive | train | train-detector | lm | documents | plates | eval | bench | bench-accuracy | bench-pages"
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -161,6 +161,13 @@ DOCUMENTS_ARGS ?=
 documents: $(TRAIN_STAMP)
 	rm -rf data/documents
 	$(PY) -m model.training.documents --out data/documents $(DOCUMENTS_ARGS)
+
+# The registration lines of the labelled plate photos in ../shared/data/images (or OCR_DATA_DIR),
+# found by reading each plate with the committed models; written to data/plates (outside git) for
+# `make train TRAIN_ARGS="--plates data/plates --plate-share F ..."`.
+plates: $(TRAIN_STAMP)
+	rm -rf data/plates
+	$(PY) -m model.training.plates --out data/plates
 
 # Accuracy of the committed weights as served, per kind of line on the seeded synthetic validation
 # set and per category on the real lines in ../shared/eval/lines and on 1,000 real-document

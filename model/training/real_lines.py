@@ -1,4 +1,4 @@
-"""Real line crops from a documents folder (``model.training.documents``, ``make documents``) for the
+"""Real line crops from a lines folder (``make documents``, ``make plates``) for the
 recogniser: one split of its ``lines.tsv`` as samples shaped like the synthetic ones, and a training
 stream that mixes a share of them into the synthetic lines.
 
@@ -16,7 +16,7 @@ import csv
 import json
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,10 @@ from model.training.line_data import Sample, SyntheticBatches, sorted_batches, w
 
 log = logging.getLogger("train")
 
-# The kind of a real line in a Sample (the synthetic ones carry their corpus generator's name); the
-# documents' page JSON calls its lines the same.
+# The kind of a real line in a Sample (the synthetic ones carry their corpus generator's name): a
+# document's line (the documents' page JSON calls its lines the same) or a plate's registration.
 REAL_KIND = "pdf"
+PLATE_KIND = "plate"
 # Columns of ``lines.tsv`` that are read (it has ``document`` and ``page`` too).
 COLUMNS = ("file", "text", "split")
 # A stream gives up after this many real lines in a row too wide for a batch: the folder cannot feed it.
@@ -62,10 +63,11 @@ class RealLines:
     have been written under another alphabet than the one being trained.
     """
 
-    def __init__(self, folder: Path, split: str, charset: Charset) -> None:
+    def __init__(self, folder: Path, split: str, charset: Charset, kind: str = REAL_KIND) -> None:
         self.folder = folder
         self.split = split
         self.charset = charset
+        self.kind = kind
         self.lines: list[RealLine] = []
         self.skipped = 0
         table = folder / "lines.tsv"
@@ -102,7 +104,7 @@ class RealLines:
         if rng is not None:
             # degrade works on BGR, as the renderer draws; the crop is gray, so its three channels agree.
             image = degrade(cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR), rng, degradation)
-        return preprocess(image, config), self.charset.encode(line.text), line.text, REAL_KIND
+        return preprocess(image, config), self.charset.encode(line.text), line.text, self.kind
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
@@ -124,13 +126,14 @@ def fixed_real_samples(lines: RealLines, config: PreprocessConfig, seed: int, co
 
 
 class MixedBatches(SyntheticBatches):
-    """``SyntheticBatches`` with ``real_share`` of each pool's lines drawn from ``real`` instead.
+    """``SyntheticBatches`` with a share of each pool's lines drawn from real line folders instead.
 
-    Each pool of ``batch_size * pool`` lines holds ``round(real_share * size)`` real lines and the
-    rest rendered ones, sorted by width together, so padding stays as small as in the synthetic
-    stream. The synthetic lines and the batch order come from the same per-worker seeded stream as
-    ``SyntheticBatches``', the real lines (which line, its artefacts) from a second one per worker: a
-    share of 0 therefore gives exactly ``SyntheticBatches``' batches.
+    ``real`` pairs each folder's lines with its share: each pool of ``batch_size * pool`` lines holds
+    ``round(share * size)`` lines of every folder and the rest rendered ones, sorted by width
+    together, so padding stays as small as in the synthetic stream. The synthetic lines and the
+    batch order come from the same per-worker seeded stream as ``SyntheticBatches``', the real lines
+    (which line, its artefacts) from a second one per worker: shares of 0 therefore give exactly
+    ``SyntheticBatches``' batches.
     """
 
     def __init__(
@@ -140,19 +143,20 @@ class MixedBatches(SyntheticBatches):
         preprocess_config: PreprocessConfig,
         seed: int,
         batch_size: int,
-        real: RealLines,
-        real_share: float,
+        real: Sequence[tuple[RealLines, float]],
         pool: int = 8,
         max_width: int = 1024,
         degradation: float = 1.0,
     ) -> None:
         super().__init__(charset, fonts, preprocess_config, seed, batch_size, pool, max_width, degradation)
-        if not 0.0 <= real_share <= 1.0:
-            raise ValueError(f"real_share must be within [0, 1], not {real_share}")
-        if real_share and not len(real):
-            raise RealLinesError(f"no usable {real.split} line in {real.folder}")
-        self.real = real
-        self.real_share = real_share
+        for lines, share in real:
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"a real share must be within [0, 1], not {share}")
+            if share and not len(lines):
+                raise RealLinesError(f"no usable {lines.split} line in {lines.folder}")
+        if sum(share for _, share in real) > 1.0:
+            raise ValueError("the real shares add up to more than 1")
+        self.real = list(real)
 
     def __iter__(self) -> Iterator[dict]:
         worker = worker_id()
@@ -162,23 +166,25 @@ class MixedBatches(SyntheticBatches):
         corpus = Corpus(self.charset)
         renderer = LineRenderer(self.fonts, self.degradation)
         size = self.batch_size * self.pool
-        real_count = round(self.real_share * size)
+        counts = [(lines, round(share * size)) for lines, share in self.real]
+        synthetic = size - sum(count for _, count in counts)
         while True:
-            samples = self.synthetic_pool(corpus, renderer, rng, size - real_count)
-            samples += self.real_pool(real_rng, real_count)
+            samples = self.synthetic_pool(corpus, renderer, rng, synthetic)
+            for lines, count in counts:
+                samples += self.real_pool(lines, real_rng, count)
             yield from sorted_batches(samples, self.batch_size, rng)
 
-    def real_pool(self, rng: random.Random, count: int) -> list[Sample]:
-        """``count`` degraded real lines no wider than ``max_width``, drawn with replacement from ``rng``."""
+    def real_pool(self, lines: RealLines, rng: random.Random, count: int) -> list[Sample]:
+        """``count`` degraded lines of ``lines`` no wider than ``max_width``, drawn with replacement from ``rng``."""
         samples: list[Sample] = []
         too_wide = 0
         while len(samples) < count:
-            sample = self.real.sample(rng.randrange(len(self.real)), self.preprocess_config, rng, self.degradation)
+            sample = lines.sample(rng.randrange(len(lines)), self.preprocess_config, rng, self.degradation)
             if sample[0].shape[-1] <= self.max_width:
                 samples.append(sample)
                 too_wide = 0
             else:
                 too_wide += 1
                 if too_wide >= MAX_WIDE_DRAWS:
-                    raise RealLinesError(f"{self.real.folder}: {too_wide} lines in a row wider than {self.max_width}")
+                    raise RealLinesError(f"{lines.folder}: {too_wide} lines in a row wider than {self.max_width}")
         return samples

@@ -5,7 +5,13 @@ Which lines teach what: a line the layer labels and whose pixels agree is a text
 only for its characters (outside the charset, private-use, unmapped) still surrounds one visible
 text line, so it is a text line too (``text_line`` in the JSON). A line dropped for its pixels (no
 ink, ink outside its box, over a picture, overlapping another, turned, too thin) is ignored: the
-detector is neither taught text nor background there.
+detector is neither taught text nor background there. So is a horizontal line whose box is no wider
+than tall (a single glyph, a table cell's digit, "i1"; 13 % of the train split's text lines): it looks
+the same upright as turned a quarter, and taught as text it tells the detector that a turned line is a
+row of separate glyphs (session 9's first real-page run broke turned lines into characters so).
+
+Real pages are captured upright: turned pages come from the renderer alone, whose lines are all
+orientation-unambiguous.
 
 A page where many lines disagree with their pixels has a layer that is likely off as a whole (a
 shifted or scaled text layer, text drawn as outlines with an invisible layer on top): its surviving
@@ -24,8 +30,6 @@ import cv2
 import numpy as np
 
 from model.synth.pages import Page, PageLine, PageRenderer
-from model.synth.pages.capture import turn
-from model.synth.pages.renderer import ROTATION_WEIGHTS, ROTATIONS
 
 # Drops that say the layer and the pixels disagree (``model.training.documents``'s reasons).
 MISMATCHED = frozenset({"no_ink", "ink_outside_box", "overlap", "degenerate_box", "duplicate"})
@@ -82,7 +86,7 @@ class RealPages:
         lines, ignore = [], []
         for line in meta["lines"]:
             box = np.float32(line["box"])
-            if line["text_line"]:
+            if line["text_line"] and (line["vertical"] or _wider_than_tall(box)):
                 lines.append(PageLine(line["text"], box, bool(line["vertical"]), len(lines), line["kind"]))
             else:
                 ignore.append(box)
@@ -100,16 +104,18 @@ class RealPages:
 
     def captured(self, index: int, renderer: PageRenderer, rng: random.Random) -> Page:
         """Page ``index`` captured as the renderer captures a document page (lighting, a scan's skew
-        or a photo's perspective, then ``degrade``) and turned as often as rendered pages are; every
-        box moves with it."""
+        or a photo's perspective, then ``degrade``), upright; every box moves with it."""
         page = self.page(index)
         boxes = np.concatenate([np.float32([line.box for line in page.lines]).reshape(-1, 4, 2), page.ignore])
         rgb = cv2.cvtColor(page.image, cv2.COLOR_BGR2RGB)
         image, boxes = renderer.capture(rgb, boxes.astype(np.float32), CAPTURE_AS, rng)
-        rotation = rng.choices(ROTATIONS, ROTATION_WEIGHTS)[0]
-        image, boxes = turn(image, boxes, rotation)
         h, w = image.shape[:2]
         boxes = np.clip(boxes, 0, [w - 1, h - 1]).astype(np.float32)
         count = len(page.lines)
         lines = [PageLine(line.text, box, line.vertical, line.order, line.kind) for line, box in zip(page.lines, boxes)]
-        return Page(image, lines, LAYOUT, rotation, boxes[count:])
+        return Page(image, lines, LAYOUT, 0, boxes[count:])
+
+
+def _wider_than_tall(box: np.ndarray) -> bool:
+    """Whether a box (4 corners, clockwise from top-left) is longer along its top edge than its left."""
+    return bool(np.linalg.norm(box[1] - box[0]) > np.linalg.norm(box[3] - box[0]))

@@ -1,10 +1,12 @@
-"""Train or resume the CRNN on synthetic lines, optionally mixed with real document lines.
+"""Train or resume the CRNN on synthetic lines, optionally mixed with real document and plate lines.
 
 This module holds what is the recogniser's own: its defaults, its data (rendered lines, and with
 ``--documents DIR --real-share F`` that share of each batch pool from the train split of a folder
-written by ``make documents``), its loss (CTC) and its validation (character accuracy on fixed
-synthetic lines, which picks ``best.pt``, and with ``--documents`` on up to ``--real-val-size``
-lines of the folder's validation split beside it); the loop is ``model.training.loop``'s.
+written by ``make documents``, with ``--plates DIR --plate-share F`` that share from ``make
+plates``' train split), its loss (CTC) and its validation (character accuracy on fixed synthetic
+lines, which picks ``best.pt``, and with ``--documents`` on up to ``--real-val-size`` lines of the
+folder's validation split beside it, with ``--plates`` on the plates' validation split); the loop is
+``model.training.loop``'s.
 Writes ``<run>/last.pt`` every ``--checkpoint-every`` steps and ``<run>/best.pt`` whenever
 validation character accuracy improves; running the same command again resumes from ``last.pt``.
 Weights of an older alphabet (``--init``) grow into the current one. Uses CUDA when present, else
@@ -33,7 +35,7 @@ from model.training.checkpoint import grow_charset, save_checkpoint
 from model.training.documents import TRAIN, VALIDATION
 from model.training.line_data import VALIDATION_SEED, Sample, SyntheticBatches, collate, fixed_samples
 from model.training.metrics import AccuracyMeter
-from model.training.real_lines import MixedBatches, RealLines, fixed_real_samples, read_manifest
+from model.training.real_lines import PLATE_KIND, MixedBatches, RealLines, fixed_real_samples, read_manifest
 
 log = logging.getLogger("train")
 
@@ -59,7 +61,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--real-val-size", type=int, default=2000, help="most lines of --documents' validation split to validate on"
     )
-    return loop.parse_documents_arguments(parser, argv)
+    parser.add_argument(
+        "--plates", type=Path, help="a folder written by `make plates`: plate lines to validate on (and train on)"
+    )
+    parser.add_argument(
+        "--plate-share",
+        type=float,
+        default=0.0,
+        help="share of training lines drawn from --plates' train split (0: none)",
+    )
+    args = loop.parse_documents_arguments(parser, argv)
+    if not 0.0 <= args.plate_share <= 1.0 or args.real_share + args.plate_share > 1.0:
+        parser.error("--plate-share must be within [0, 1] and, with --real-share, add up to at most 1")
+    if args.plate_share and args.plates is None:
+        parser.error("--plate-share needs --plates")
+    return args
 
 
 def evaluate(
@@ -88,9 +104,12 @@ class RecogniserTask:
         self.fonts: list[FontFace] = []
         self.validation: list[Sample] = []
         self.real_validation: list[Sample] = []
-        self.real_train: RealLines | None = None
-        # What the checkpoint records of the documents folder (empty without --documents).
+        self.plate_validation: list[Sample] = []
+        # Real line folders mixed into the synthetic stream, each with its share.
+        self.real_train: list[tuple[RealLines, float]] = []
+        # What the checkpoint records of the documents and plates folders (empty without them).
         self.documents: dict[str, Any] = {}
+        self.plates: dict[str, Any] = {}
 
     def load(self, source: Path | None) -> tuple[CRNN, dict[str, Any]]:
         current = alphabet.current()
@@ -123,6 +142,8 @@ class RecogniserTask:
         )
         if self.args.documents is not None:
             self.prepare_documents(self.args.documents)
+        if self.args.plates is not None:
+            self.prepare_plates(self.args.plates)
 
     def prepare_documents(self, folder: Path) -> None:
         """Read the documents folder: its train split for the mixed stream (when --real-share), a fixed
@@ -132,13 +153,15 @@ class RecogniserTask:
             validation, self.preprocess_config, VALIDATION_SEED, self.args.real_val_size
         )
         skipped = {VALIDATION: validation.skipped}
+        train = None
         if self.args.real_share:
-            self.real_train = RealLines(folder, TRAIN, self.charset)
-            skipped[TRAIN] = self.real_train.skipped
+            train = RealLines(folder, TRAIN, self.charset)
+            skipped[TRAIN] = train.skipped
+            self.real_train.append((train, self.args.real_share))
         log.info(
             "documents %s: %d train lines (share %.2f), validating on %d of %d; skipped outside charset %s",
             folder,
-            len(self.real_train or ()),
+            len(train or ()),
             self.args.real_share,
             len(self.real_validation),
             len(validation),
@@ -153,8 +176,26 @@ class RecogniserTask:
             "skipped_outside_charset": skipped,
         }
 
+    def prepare_plates(self, folder: Path) -> None:
+        """Read the plates folder: its train split for the mixed stream (when --plate-share) and its
+        whole validation split (a few dozen plates)."""
+        validation = RealLines(folder, VALIDATION, self.charset, PLATE_KIND)
+        self.plate_validation = fixed_real_samples(validation, self.preprocess_config, VALIDATION_SEED, len(validation))
+        train = None
+        if self.args.plate_share:
+            train = RealLines(folder, TRAIN, self.charset, PLATE_KIND)
+            self.real_train.append((train, self.args.plate_share))
+        log.info(
+            "plates %s: %d train lines (share %.2f), validating on %d",
+            folder,
+            len(train or ()),
+            self.args.plate_share,
+            len(self.plate_validation),
+        )
+        self.plates = {"folder": str(folder), "plate_share": self.args.plate_share, "manifest": read_manifest(folder)}
+
     def batches(self, seed: int) -> SyntheticBatches:
-        if self.real_train is not None:
+        if self.real_train:
             return MixedBatches(
                 self.charset,
                 self.fonts,
@@ -162,7 +203,6 @@ class RecogniserTask:
                 seed=seed,
                 batch_size=self.args.batch_size,
                 real=self.real_train,
-                real_share=self.args.real_share,
                 degradation=self.args.degradation,
             )
         return SyntheticBatches(
@@ -202,11 +242,17 @@ class RecogniserTask:
                 f" documents char_acc {real.char_accuracy:.4f} line_acc {real.line_accuracy:.4f}"
                 f" ({len(self.real_validation)} lines)"
             )
+        if self.plate_validation:
+            plates = evaluate(model, self.plate_validation, self.charset, device)
+            message += f" plates char_acc {plates.char_accuracy:.4f} ({len(self.plate_validation)} lines)"
         return meter.char_accuracy, message
 
     def save(self, path: Path, model: CRNN, extra: dict[str, Any]) -> None:
-        if self.documents:  # the real data a run saw travels with its weights
+        # The real data a run saw travels with its weights.
+        if self.documents:
             extra = {**extra, "documents": self.documents}
+        if self.plates:
+            extra = {**extra, "plates": self.plates}
         save_checkpoint(path, model, self.charset, extra)
 
 

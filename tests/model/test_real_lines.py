@@ -124,7 +124,7 @@ def test_the_mixed_stream_draws_its_share_of_real_lines_deterministically(docume
     real = RealLines(documents, "train", charset)
 
     def stream(seed: int) -> MixedBatches:
-        return MixedBatches(charset, fonts, CONFIG, seed=seed, batch_size=4, real=real, real_share=0.25, pool=2)
+        return MixedBatches(charset, fonts, CONFIG, seed=seed, batch_size=4, real=[(real, 0.25)], pool=2)
 
     batches = take(stream(3), 4)  # two pools of 8 lines
     texts = [text for batch in batches for text in batch["texts"]]
@@ -143,9 +143,20 @@ def test_the_mixed_stream_draws_its_share_of_real_lines_deterministically(docume
 @pytest.mark.usefixtures("corpus_built_once")
 def test_a_real_share_of_zero_is_exactly_the_synthetic_stream(documents, charset, fonts):
     real = RealLines(documents, "train", charset)
-    mixed = MixedBatches(charset, fonts, CONFIG, seed=7, batch_size=4, real=real, real_share=0.0, pool=2)
+    mixed = MixedBatches(charset, fonts, CONFIG, seed=7, batch_size=4, real=[(real, 0.0)], pool=2)
     synthetic = SyntheticBatches(charset, fonts, CONFIG, seed=7, batch_size=4, pool=2)
     assert same_batches(take(mixed, 2), take(synthetic, 2))  # a whole pool
+
+
+@pytest.mark.usefixtures("corpus_built_once")
+def test_two_real_folders_each_give_their_share(documents, charset, fonts):
+    real = RealLines(documents, "train", charset)
+    plates = RealLines(documents, "validation", charset, "plate")
+    stream = MixedBatches(charset, fonts, CONFIG, seed=3, batch_size=4, real=[(real, 0.25), (plates, 0.25)], pool=2)
+    texts = [text for batch in take(stream, 4) for text in batch["texts"]]
+    assert sum(text in TRAIN_TEXTS for text in texts) == sum(text in VALIDATION_TEXTS for text in texts) == 4
+    with pytest.raises(ValueError, match="more than 1"):
+        MixedBatches(charset, fonts, CONFIG, seed=3, batch_size=4, real=[(real, 0.6), (plates, 0.6)])
 
 
 def test_real_share_needs_documents_and_defaults_to_none():
@@ -155,6 +166,11 @@ def test_real_share_needs_documents_and_defaults_to_none():
         recogniser.parse_args(["--real-share", "0.3"])
     with pytest.raises(SystemExit):
         recogniser.parse_args(["--documents", "d", "--real-share", "1.5"])
+    assert (args.plates, args.plate_share) == (None, 0.0)
+    with pytest.raises(SystemExit):
+        recogniser.parse_args(["--plate-share", "0.1"])
+    with pytest.raises(SystemExit):
+        recogniser.parse_args(["--documents", "d", "--real-share", "0.8", "--plates", "p", "--plate-share", "0.3"])
 
 
 @pytest.mark.usefixtures("corpus_built_once")
@@ -165,13 +181,17 @@ def test_a_tiny_mixed_run_validates_on_the_documents_and_records_them(tmp_path, 
         recogniser.main(
             recogniser.parse_args(["--run", str(tmp_path), "--steps", "2", "--batch-size", "2", "--val-size", "2",
                                    "--val-every", "2", "--log-every", "1", "--workers", "0", "--threads", "1",
-                                   "--documents", str(documents), "--real-share", "0.5"])
+                                   "--documents", str(documents), "--real-share", "0.5",
+                                   "--plates", str(documents), "--plate-share", "0.25"])
         )  # fmt: skip
     finally:
         torch.set_num_threads(threads)
     log = (tmp_path / "train.log").read_text()
     assert re.search(r"step 2 validation char_acc [\d.]+ line_acc [\d.]+ documents char_acc [\d.]+ .*\(3 lines\)", log)
+    # A lines folder of `make plates` has the same shape; its validation split is read whole.
+    assert re.search(r"plates char_acc [\d.]+ \(3 lines\)", log)
     payload = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert payload["plates"]["plate_share"] == 0.25
     assert payload["documents"]["manifest"]["seed"] == 5
     assert payload["documents"]["real_share"] == 0.5
     assert payload["documents"]["skipped_outside_charset"] == {"validation": 0, "train": 1}

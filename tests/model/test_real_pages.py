@@ -73,7 +73,8 @@ def documents(tmp_path_factory) -> Path:
             {"text": "Ω outside", "box": box(20, 160, 150, 190), "dropped": "outside_charset"},
             {"text": "hidden", "box": box(20, 220, 150, 250), "dropped": "no_ink", "text_line": False, "ink": False},
         ]
-        + [{"text": f"line {i}", "box": box(20, 270 + 12 * i, 120, 280 + 12 * i)} for i in range(7)],
+        + [{"text": f"line {i}", "box": box(20, 270 + 12 * i, 120, 280 + 12 * i)} for i in range(7)]
+        + [{"text": "7", "box": box(270, 40, 288, 70)}],  # a table cell's digit: no wider than tall
     )
     write_page(
         pages,
@@ -98,9 +99,11 @@ def test_a_split_keeps_pages_whose_layer_agrees_with_the_pixels(documents):
     train = RealPages(documents, "train")
     assert len(train) == 1 and train.left_out == 1
     page = train.page(0)
-    # The line dropped for its characters is still a text line; the blank one is ignored.
+    # The line dropped for its characters is still a text line; the blank one is ignored, and so is
+    # the lone digit, whose box would look the same turned a quarter.
     assert [line.text for line in page.lines[:3]] == ["第一行 first", "second line", "Ω outside"]
-    assert len(page.lines) == 10 and page.ignore.shape == (1, 4, 2)
+    assert len(page.lines) == 10 and page.ignore.shape == (2, 4, 2)
+    assert np.array_equal(page.ignore[1], np.float32(box(270, 40, 288, 70)))
     assert train.reference(0).split("\n")[:3] == ["第一行 first", "second line", "Ω outside"]
     assert len(RealPages(documents, "validation")) == 1
     with pytest.raises(RealPagesError, match="no test page"):
@@ -120,7 +123,8 @@ def test_a_captured_page_keeps_its_boxes_on_its_ink(documents, fonts):
     for seed in range(6):
         page = train.captured(0, renderer, random.Random(seed))
         gray = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)
-        assert len(page.lines) == 10 and page.ignore.shape == (1, 4, 2)
+        assert len(page.lines) == 10 and page.ignore.shape == (2, 4, 2)
+        assert page.rotation == 0  # turned pages come from the renderer alone
         for line in page.lines[:3]:  # the long bars: their centres stay dark through any capture
             x, y = np.round(line.box.mean(axis=0)).astype(int)
             assert gray[y, x] < 128, (seed, page.rotation, line.text)
