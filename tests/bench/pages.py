@@ -101,23 +101,37 @@ def edit_distance(a: str, b: str) -> int:
 @dataclass
 class PageMeter:
     """Character accuracy over whole pages: 1 - sum distance / sum reference length, after
-    ``model.training.metrics.normalise`` on both sides."""
+    ``model.training.metrics.normalise`` on both sides; and the same without order (both texts'
+    characters sorted), so that order errors and recognition errors are told apart."""
 
     distance: int = 0
+    free_distance: int = 0
     length: int = 0
     pages: int = 0
 
     def add(self, prediction: str, reference: str, order_free: bool = False) -> None:
+        """``order_free``: the page's reference has no trustworthy order, so its order-aware
+        distance is its order-free one."""
         p, r = normalise(prediction), normalise(reference)
-        if order_free:  # the same characters in any order score as equal
-            p, r = "".join(sorted(p)), "".join(sorted(r))
-        self.distance += edit_distance(p, r)
+        free = edit_distance("".join(sorted(p)), "".join(sorted(r)))
+        self.distance += free if order_free else edit_distance(p, r)
+        self.free_distance += free
         self.length += len(r)
         self.pages += 1
+
+    def merge(self, other: PageMeter) -> None:
+        self.distance += other.distance
+        self.free_distance += other.free_distance
+        self.length += other.length
+        self.pages += other.pages
 
     @property
     def accuracy(self) -> float:
         return 1.0 - self.distance / max(1, self.length)
+
+    @property
+    def free_accuracy(self) -> float:
+        return 1.0 - self.free_distance / max(1, self.length)
 
 
 @dataclass(frozen=True)
@@ -186,9 +200,7 @@ def score_pages(
         page.add(texts.get(key, ""), sample.reference, sample.order_free)
         per_page[key] = (page.accuracy, ms[key] / 1000 if key in ms else None)
         for row in sample.rows:
-            meters[row].distance += page.distance
-            meters[row].length += page.length
-            meters[row].pages += 1
+            meters[row].merge(page)
             if key in ms:
                 seconds[row].append(ms[key] / 1000)
     return EngineResult(name, about, dict(meters), dict(seconds), failed, per_page=per_page)
@@ -208,11 +220,12 @@ def format_per_page(samples: list[PageSample], results: list[EngineResult]) -> s
 
 
 def format_table(rows: list[str], results: list[EngineResult]) -> str:
-    """Markdown: one row per category (then each set's total), accuracy and median s/page per engine."""
+    """Markdown: one row per category (then each set's total), accuracy in the order read, accuracy
+    without order and median s/page per engine."""
     header, align = ["category", "pages"], ["---", "---:"]
     for result in results:
-        header += [f"{result.name} acc", f"{result.name} s/page"]
-        align += ["---:", "---:"]
+        header += [f"{result.name} acc", f"{result.name} order-free", f"{result.name} s/page"]
+        align += ["---:", "---:", "---:"]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     for row in rows:
         pages = next((r.meters[row].pages for r in results if row in r.meters), 0)
@@ -220,6 +233,7 @@ def format_table(rows: list[str], results: list[EngineResult]) -> str:
         for result in results:
             meter, times = result.meters.get(row), result.seconds.get(row)
             cells.append(f"{100 * meter.accuracy:.1f} %" if meter else "-")
+            cells.append(f"{100 * meter.free_accuracy:.1f} %" if meter else "-")
             cells.append(f"{statistics.median(times):.2f}" if times else "-")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -90,9 +90,9 @@ def test_table_rows_and_format() -> None:
     ]
     result = score_pages("Peer", "", SAMPLES, {"/p/en.tif": "Hello world second line"}, {"/p/en.tif": 1234.0}, 0)
     table = format_table(rows, [result]).splitlines()
-    assert table[0] == "| category | pages | Peer acc | Peer s/page |"
-    assert table[2] == "| printed_en | 1 | 100.0 % | 1.23 |"
-    assert table[3] == "| printed_zh | 1 | 0.0 % | - |"
+    assert table[0] == "| category | pages | Peer acc | Peer order-free | Peer s/page |"
+    assert table[2] == "| printed_en | 1 | 100.0 % | 100.0 % | 1.23 |"
+    assert table[3] == "| printed_zh | 1 | 0.0 % | 0.0 % | - |"
     assert table[5].startswith("| synthetic document | 1 |")
     assert len(table) == 2 + len(rows)
 
@@ -121,7 +121,9 @@ def test_order_free_scoring_forgives_order_only() -> None:
     assert meter.distance == 1  # "m" sorts where "n" would: one substitution
     ordered = PageMeter()
     ordered.add("second line\nfirst line", "first line\nsecond line")
-    assert ordered.distance > 0
+    # In order the swap costs; without order it does not: an order error, not a recognition error.
+    assert ordered.distance > 0 and ordered.free_distance == 0
+    assert ordered.accuracy < ordered.free_accuracy == 1.0
 
 
 def test_sets_print_in_order_and_document_pages_score_without_order(tmp_path: Path) -> None:
