@@ -118,7 +118,9 @@ def test_order_free_scoring_forgives_order_only() -> None:
     meter.add("second line\nfirst line", "first line\nsecond line", order_free=True)
     assert meter.distance == 0
     meter.add("first lime", "first line", order_free=True)  # a wrong character still counts
-    assert meter.distance == 1  # "m" sorts where "n" would: one substitution
+    assert meter.distance == 1  # one "m" in excess, one "n" missed: one substitution
+    meter.add("ab", "bcd", order_free=True)  # "a" in excess; "c" and "d" missed
+    assert meter.distance == 1 + 2
     ordered = PageMeter()
     ordered.add("second line\nfirst line", "first line\nsecond line")
     # In order the swap costs; without order it does not: an order error, not a recognition error.
