@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw, ImageFont
 from model.synth.fonts import FontFace
 
 LATIN_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+BOLD_FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
 def render_clean_line(text: str, font_path: str = LATIN_FONT, size: int = 40, index: int = 0) -> np.ndarray:
@@ -21,6 +22,16 @@ def render_clean_line(text: str, font_path: str = LATIN_FONT, size: int = 40, in
     image = Image.new("L", (right - left + 2 * margin, bottom - top + 2 * margin), 255)
     ImageDraw.Draw(image).text((margin - left, margin - top), text, font=font, fill=0)
     return np.asarray(image)
+
+
+def render_plate(registration: str, state: str) -> np.ndarray:
+    """A licence plate as a tight crop shows it (BGR, 320 x 156): the state's name small above a large
+    registration."""
+    image = Image.new("RGB", (320, 156), (235, 235, 225))
+    draw = ImageDraw.Draw(image)
+    draw.text((110, 10), state, font=ImageFont.truetype(BOLD_FONT, 22), fill=(20, 40, 120))
+    draw.text((25, 50), registration, font=ImageFont.truetype(BOLD_FONT, 64), fill=(20, 40, 120))
+    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
 
 
 def png_bytes(image: np.ndarray) -> bytes:

@@ -146,7 +146,8 @@ class ReaderConfig:
     # Lines reading below this confidence are tried upside down too.
     retry_confidence: float = 0.6
     # Most images are upright: another turn must read better by this much (mean score) to win, so that
-    # lines the detector merged, which read badly every way, do not turn a page over.
+    # lines the detector merged, which read badly every way, do not turn a page over; a single line
+    # retried upside down must win by as much.
     upright_preference: float = 0.1
     # An upright reading this good is taken without trying the other turns (they cost a reading each).
     upright_accept: float = 0.8

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from PIL import Image, ImageDraw, ImageFont
 
 from model.inference.assemble import Checkpoints, load_reader
 from model.inference.reader.pipeline import PageReader
@@ -20,8 +19,8 @@ from model.synth import alphabet
 from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
 from model.training.plates import PlatesConfig, PlatesError, build, read_plates, region, registration_crop
 from model.training.real_lines import RealLines
+from tests.helpers import render_plate
 
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 HEADER = "kind\tdataset\tsource_repo\tcommit\tpath_in_repo\tsha256\tbytes\tlicence\tnotes"
 
 
@@ -29,15 +28,6 @@ HEADER = "kind\tdataset\tsource_repo\tcommit\tpath_in_repo\tsha256\tbytes\tlicen
 def reader() -> PageReader:
     torch.set_num_threads(2)
     return load_reader(Checkpoints(DEFAULT_WEIGHTS, DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM))
-
-
-def plate(registration: str, state: str) -> np.ndarray:
-    """A plate as a tight crop shows it: the state's name small above a large registration."""
-    image = Image.new("RGB", (320, 156), (235, 235, 225))
-    draw = ImageDraw.Draw(image)
-    draw.text((110, 10), state, font=ImageFont.truetype(FONT, 22), fill=(20, 40, 120))
-    draw.text((25, 50), registration, font=ImageFont.truetype(FONT, 64), fill=(20, 40, 120))
-    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
 
 
 def write_data(folder: Path) -> Path:
@@ -53,13 +43,13 @@ def write_data(folder: Path) -> Path:
         rows.append(f"B\t{dataset}\tsome/repo\t0\t{local}\t{sha}\t1\tMIT\tlocal={local}; a photo")
 
     street = np.full((400, 600, 3), 90, np.uint8)
-    street[150:306, 150:470] = plate("KJ482T", "OREGON")
+    street[150:306, 150:470] = render_plate("KJ482T", "OREGON")
     add("openalpr_eu_plates", "images/openalpr_eu_plates/car1.jpg", cv2.imencode(".jpg", street)[1].tobytes())
     (folder / "images/openalpr_eu_plates/car1.txt").write_text("car1.jpg\t150\t150\t320\t156\tKJ482T\n")
     add(
         "openalpr_us_plate_crops",
         "images/openalpr_us_plate_crops/or1.png",
-        cv2.imencode(".png", plate("7QX305", "NEVADA"))[1].tobytes(),
+        cv2.imencode(".png", render_plate("7QX305", "NEVADA"))[1].tobytes(),
     )
     (folder / "images/openalpr_us_plate_crops/groundtruth.csv").write_text("or1.png,or,7QX305\nor2.png,or,AAA111\n")
     add("openalpr_us_plate_crops", "images/openalpr_us_plate_crops/or2.png", b"")  # listed, not present
@@ -92,7 +82,7 @@ def test_a_boxed_plate_is_read_with_a_margin_and_enlarged(tmp_path):
 
 
 def test_the_line_read_nearest_the_label_is_cut_and_other_text_is_not(reader):
-    image = plate("7QX305", "NEVADA")
+    image = render_plate("7QX305", "NEVADA")
     crop, reading = registration_crop(image, "7QX305", reader, PlatesConfig())
     assert crop is not None and "7QX305" in reading.replace(" ", "")
     # The registration's line, not the state's: as tall as its 64-px glyphs, none of the name's rows.

@@ -199,7 +199,10 @@ class PageReader:
         other = Reading(
             turned(reading.corners, 2), reading.vertical, self.recogniser.read([crop], limits.check_time)[0]
         )
-        return other if self._score(other) > self._score(reading) else reading
+        # The same prior as for a whole page: upside down must read clearly better, since a poor
+        # upright reading (a squashed plate, a faint print) and an upside-down one of symmetric
+        # glyphs (0, 1, 8) often score alike.
+        return other if self._score(other) > self._score(reading) + self.settings.upright_preference else reading
 
     def _score(self, reading: Reading) -> float:
         """A reading's confidence, discounted when it is much shorter than its line looks: a turned or
