@@ -71,7 +71,7 @@ def _write_json(path: Path, data: dict) -> None:
 def publish(checkpoint: str | Path, target: str | Path = DEFAULT_WEIGHTS) -> None:
     """Copy weights, config, charset and step count (no optimiser state) in float16."""
     model, charset, payload = load_checkpoint(checkpoint)
-    extra = {k: payload[k] for k in ("step", "best_char_accuracy", "documents") if k in payload}
+    extra = {k: payload[k] for k in ("step", "best_char_accuracy", "documents", "plates") if k in payload}
     save_checkpoint(target, model, charset, extra, half=True)
 
 

@@ -186,7 +186,7 @@ class RecogniserTask:
             train = RealLines(folder, TRAIN, self.charset, PLATE_KIND)
             self.real_train.append((train, self.args.plate_share))
         log.info(
-            "plates %s: %d train lines (share %.2f), validating on %d",
+            "plates %s: %d train lines (share %g), validating on %d",
             folder,
             len(train or ()),
             self.args.plate_share,

@@ -101,10 +101,13 @@ def test_publish_halves_weights_but_keeps_predictions(tmp_path):
     charset = Charset(list("abcdef"), "test")
     model = build_model(ModelConfig(), charset).eval()
     full = tmp_path / "full.pt"
-    save_checkpoint(full, model, charset, {"step": 7})
+    seen = {"documents": {"real_share": 0.4}, "plates": {"plate_share": 0.015}}
+    save_checkpoint(full, model, charset, {"step": 7, "optimizer": {}, **seen})
     publish(full, tmp_path / "half.pt")
     half, half_charset, payload = load_checkpoint(tmp_path / "half.pt")
     assert payload["step"] == 7 and half_charset.chars == charset.chars
+    # The real data the weights saw stays on record; the optimiser's state does not.
+    assert {k: payload[k] for k in seen} == seen and "optimizer" not in payload
     assert all(v.dtype != torch.float32 for v in payload["state_dict"].values() if v.is_floating_point())
     images = torch.rand(2, 1, 32, 64)
     with torch.inference_mode():
