@@ -159,6 +159,9 @@ class ReaderConfig:
     # RapidOCR's default text score; 0.3 let session 7's recogniser keep specks read as • and 8).
     noise_confidence: float = 0.5
     noise_length: int = 3
+    # Lines of any length read less confidently than this are left out too: a reading that unsure is
+    # mostly wrong characters (a halftone read as a row of rare hanzi), rarely a line worth keeping.
+    unreadable_confidence: float = 0.25
 
     # --- recognition batches (reader.recognise) ---
     # Lines recognised in one forward pass.

@@ -213,8 +213,11 @@ class PageReader:
         return reading.decoded.confidence * min(1.0, len(reading.decoded.text) / expected)
 
     def _noise(self, decoded: Decoded) -> bool:
-        """A short line read with little confidence: a picture, halftone or a speck read as text."""
+        """A short line read with little confidence, or any line read with hardly any: a picture,
+        halftone or a speck read as text."""
         s = self.settings
+        if decoded.confidence < s.unreadable_confidence:
+            return True
         return decoded.confidence < s.noise_confidence and len(decoded.text.strip()) <= s.noise_length
 
     def _prepare(self, crop: np.ndarray, vertical: bool) -> np.ndarray:
