@@ -8,10 +8,8 @@ ink, ink outside its box, over a picture, overlapping another, turned, too thin)
 detector is neither taught text nor background there. So is a horizontal line whose box is no wider
 than tall (a single glyph, a table cell's digit, "i1"; 13 % of the train split's text lines): it looks
 the same upright as turned a quarter, and taught as text it tells the detector that a turned line is a
-row of separate glyphs (session 9's first real-page run broke turned lines into characters so).
-
-Real pages are captured upright: turned pages come from the renderer alone, whose lines are all
-orientation-unambiguous.
+row of separate glyphs (session 9's first real-page run, which taught them, broke turned lines into
+characters). Real pages are captured upright; turned pages come from the renderer alone.
 
 A page where many lines disagree with their pixels has a layer that is likely off as a whole (a
 shifted or scaled text layer, text drawn as outlines with an invisible layer on top): its surviving
