@@ -251,19 +251,25 @@ def data_dir(explicit: Path | None = None) -> Path:
     return Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else DEFAULT_DATA
 
 
-def read_manifest(data: Path) -> list[Document]:
-    """The PDFs listed in ``data/MANIFEST.tsv`` (data set ``pdf:...``), ordered by checksum so that
-    ``--limit-docs`` takes an arbitrary but fixed sample rather than one repository's files."""
+def manifest_rows(data: Path) -> list[tuple[str, dict[str, str]]]:
+    """Every row of ``data/MANIFEST.tsv`` with the file's path under ``data`` (the ``local=`` that
+    opens its notes)."""
     manifest = data / "MANIFEST.tsv"
     if not manifest.is_file():
         raise DocumentsError(f"no MANIFEST.tsv in {data}")
-    documents = []
     with manifest.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            local = row["notes"].split(";")[0].strip().removeprefix("local=")
-            if row["dataset"].startswith("pdf:") and local.lower().endswith(".pdf"):
-                sha = row["sha256"].strip().lower()
-                documents.append(Document(sha[:12], local, sha, row["source_repo"], row["licence"]))
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [(row["notes"].split(";")[0].strip().removeprefix("local="), row) for row in rows]
+
+
+def read_manifest(data: Path) -> list[Document]:
+    """The PDFs listed in ``data/MANIFEST.tsv`` (data set ``pdf:...``), ordered by checksum so that
+    ``--limit-docs`` takes an arbitrary but fixed sample rather than one repository's files."""
+    documents = []
+    for local, row in manifest_rows(data):
+        if row["dataset"].startswith("pdf:") and local.lower().endswith(".pdf"):
+            sha = row["sha256"].strip().lower()
+            documents.append(Document(sha[:12], local, sha, row["source_repo"], row["licence"]))
     return sorted(documents, key=lambda d: d.sha256)
 
 

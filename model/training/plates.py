@@ -31,10 +31,11 @@ import numpy as np
 
 from model.inference.assemble import Checkpoints, load_reader
 from model.inference.charset import Charset
+from model.inference.preprocessing import to_gray
 from model.inference.reader.crops import straighten, trim_to_ink
 from model.inference.reader.pipeline import PageReader
 from model.synth import alphabet
-from model.training.documents import data_dir, split_of
+from model.training.documents import DocumentsError, data_dir, manifest_rows, split_of
 from model.training.metrics import edit_distance, normalise
 from model.training.paths import DEFAULT_DETECTOR_WEIGHTS, DEFAULT_LM, DEFAULT_WEIGHTS
 
@@ -86,15 +87,15 @@ class PlatesError(RuntimeError):
 
 def read_plates(data: Path) -> list[Plate]:
     """The labelled plates of the manifest's plate data sets that are present under ``data``."""
-    manifest = data / "MANIFEST.tsv"
-    if not manifest.is_file():
-        raise PlatesError(f"no MANIFEST.tsv in {data}")
-    images: dict[str, dict[str, str]] = {}
-    with manifest.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE):
-            local = row["notes"].split(";")[0].strip().removeprefix("local=")
-            if row["dataset"] in (*PHOTOS, CROPS) and local.lower().endswith((".jpg", ".png")):
-                images[local] = row
+    try:
+        rows = manifest_rows(data)
+    except DocumentsError as error:
+        raise PlatesError(str(error)) from error
+    images = {
+        local: row
+        for local, row in rows
+        if row["dataset"] in (*PHOTOS, CROPS) and local.lower().endswith((".jpg", ".png"))
+    }
     plates = []
     for local, row in sorted(images.items()):
         path = data / local
@@ -163,9 +164,8 @@ def registration_crop(
             best, best_distance, best_text = line, distance, line["text"]
     if best is None or best_distance > config.max_distance * len(_letters_and_digits(text)):
         return None, best_text
-    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-    corners = np.float32(best["box"])
-    return trim_to_ink(straighten(gray, corners, reader.settings.crop_margin), reader.settings), best_text
+    crop = straighten(to_gray(image), np.float32(best["box"]), reader.settings.crop_margin)
+    return trim_to_ink(crop, reader.settings), best_text
 
 
 def _letters_and_digits(text: str) -> str:
